@@ -1,0 +1,22 @@
+"""Alembic environment: runs on the connection the bot hands over (see bot/db/migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bot.db.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError(
+        "run migrations with `prospect-coach migrate`, which supplies the connection"
+    )
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

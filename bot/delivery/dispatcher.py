@@ -1,0 +1,221 @@
+"""The one clock tick: claim due outbox rows, render them, send them (rate limited), mark them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.clock import Clock
+from bot.db import outbox
+from bot.db.models import OutboxMessage, OutboxStatus, User
+from bot.delivery.outgoing import Outgoing, ScheduledKind
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MAX_BACKOFF = timedelta(hours=1)
+PER_CHAT_SPACING_SECONDS = 1.05  # Telegram allows about one message a second in a private chat
+BATCH_SIZE = 60  # about two seconds of sends at 30/s: claims stay fresh while they wait
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    sent: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    retried: int = 0
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+class Dispatcher:
+    """Sends due outbox rows; several dispatchers (replicas) never send the same row twice."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        clock: Clock,
+        kinds: Mapping[str, ScheduledKind],
+        worker: str | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._sessions = sessions
+        self._bot = bot
+        self._clock = clock
+        self._kinds = kinds
+        self._worker = worker or worker_name()
+        self._batch_size = batch_size
+        self._lock = asyncio.Lock()
+
+    async def tick(self) -> TickReport:
+        """Deliver everything due now, batch after batch; overlapping ticks wait their turn."""
+        report = TickReport()
+        async with self._lock:
+            while True:
+                now = self._clock.now()
+                async with self._sessions.begin() as session:
+                    rows = await outbox.claim_due(
+                        session, now=now, worker=self._worker, limit=self._batch_size
+                    )
+                    claims = [(row.id, row.user_id) for row in rows]
+                if not claims:
+                    return report
+                report.claimed += len(claims)
+                by_user: dict[int, list[int]] = defaultdict(list)
+                for row_id, user_id in claims:
+                    by_user[user_id].append(row_id)
+                await asyncio.gather(
+                    *(self._deliver_in_turn(ids, report) for ids in by_user.values())
+                )
+
+    async def _deliver_in_turn(self, row_ids: list[int], report: TickReport) -> None:
+        # One chat's messages go one after the other, a second apart.
+        for position, row_id in enumerate(row_ids):
+            if position:
+                await asyncio.sleep(PER_CHAT_SPACING_SECONDS)
+            try:
+                await self._deliver(row_id, report)
+            except Exception:
+                logger.exception("outbox row %s could not be delivered", row_id)
+                await self._settle(row_id, OutboxStatus.FAILED, "internal error", report)
+
+    async def _deliver(self, row_id: int, report: TickReport) -> None:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await outbox.get_claimed(session, row_id, self._worker)
+            if row is None:
+                return
+            user = await session.get(User, row.user_id)
+            kind = self._kinds.get(row.kind)
+            outgoing = None
+            if user is not None and user.blocked_at is None and kind is not None:
+                outgoing = await kind.compose(session, row, user, now)
+            if outgoing is None or user is None:
+                row.status = OutboxStatus.CANCELLED
+                report.cancelled += 1
+                return
+            chat_id = user.chat_id
+        try:
+            message = await self._send(chat_id, outgoing)
+        except Forbidden as exc:
+            await self._user_blocked(row_id, str(exc), report)
+        except RetryAfter as exc:
+            await self._retry(
+                row_id, f"flood control: {exc}", report, delay=_seconds(exc.retry_after)
+            )
+        except BadRequest as exc:
+            # A 400 will fail the same way every time: never retried.
+            await self._settle(row_id, OutboxStatus.FAILED, f"rejected: {exc}", report)
+        except TimedOut as exc:
+            await self._retry(row_id, f"timed out, may have been delivered: {exc}", report)
+        except NetworkError as exc:
+            await self._retry(row_id, f"network error: {exc}", report)
+        else:
+            await self._sent(row_id, message, report)
+
+    async def _send(self, chat_id: int, outgoing: Outgoing) -> Message:
+        markup = None
+        if outgoing.rows:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(text, callback_data=data) for text, data in row]
+                    for row in outgoing.rows
+                ]
+            )
+        if outgoing.photo is not None:
+            return await self._bot.send_photo(
+                chat_id, outgoing.photo, caption=outgoing.text, reply_markup=markup
+            )
+        if outgoing.document is not None:
+            name, content = outgoing.document
+            return await self._bot.send_document(
+                chat_id, content, filename=name, caption=outgoing.text, reply_markup=markup
+            )
+        return await self._bot.send_message(chat_id, outgoing.text, reply_markup=markup)
+
+    async def _sent(self, row_id: int, message: Message, report: TickReport) -> None:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await session.get(OutboxMessage, row_id, with_for_update=True)
+            if row is None:
+                return
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+            user = await session.get(User, row.user_id)
+            kind = self._kinds.get(row.kind)
+            if user is not None and kind is not None and kind.after_sent is not None:
+                await kind.after_sent(session, row, user, message.message_id, now)
+        report.sent += 1
+
+    async def _user_blocked(self, row_id: int, reason: str, report: TickReport) -> None:
+        """The user blocked the bot: stop everything for them until they /start again."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.status, row.last_error = OutboxStatus.FAILED, reason
+            user = await session.get(User, row.user_id)
+            if user is not None:
+                user.blocked_at = now
+                await outbox.cancel(session, user_id=user.id)
+        report.failed += 1
+        report.errors["blocked"] += 1
+        logger.info("user of outbox row %s blocked the bot; their messages are cancelled", row_id)
+
+    async def _retry(
+        self, row_id: int, reason: str, report: TickReport, *, delay: timedelta | None = None
+    ) -> None:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.last_error = reason
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = OutboxStatus.FAILED
+                report.failed += 1
+                logger.warning(
+                    "outbox row %s failed after %s attempts: %s", row_id, row.attempts, reason
+                )
+                return
+            backoff = delay or min(timedelta(seconds=15 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
+            row.status, row.due_at, row.claimed_by = OutboxStatus.PENDING, now + backoff, None
+        report.retried += 1
+        report.errors[reason.split(":", 1)[0]] += 1
+        logger.info("outbox row %s will be retried in %s: %s", row_id, backoff, reason)
+
+    async def _settle(
+        self, row_id: int, status: OutboxStatus, reason: str, report: TickReport
+    ) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(OutboxMessage, row_id)
+            if row is not None:
+                row.status, row.last_error = status, reason
+        report.failed += 1
+        report.errors[reason.split(":", 1)[0]] += 1
+        logger.warning("outbox row %s %s: %s", row_id, status, reason)
+
+
+def _seconds(value: float | timedelta) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
+def due_now(row: OutboxMessage, now: datetime) -> timedelta:
+    """How late a row is being sent."""
+    return now - row.due_at

@@ -1,0 +1,20 @@
+"""Every handler of the bot, in the order they are tried."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler
+
+from bot.context import BotContext
+from handlers import activity, checkin, help, preferences, text
+
+
+def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        *preferences.handlers(),
+        *help.handlers(),
+        *checkin.handlers(),
+        *activity.handlers(),
+        # Last: free text and unknown commands, once every command had its chance.
+        *text.handlers(),
+    ]

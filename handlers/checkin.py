@@ -1,0 +1,208 @@
+"""/checkin and the daily check-in questions, tapped or typed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from bot.services.activity_input import ActivityInputError, parse_count
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.db import checkins as checkin_queries
+from bot.db import users
+from bot.db.models import CheckIn, OutboxMessage, User
+from bot.delivery.outgoing import Outgoing
+from bot.i18n import label, render
+from bot.services import checkins
+from bot.services.checkins import BUCKETS, BlockAnswer, Outcome, Reason, Step
+from bot.services.preferences import zone
+from handlers import callback_data as cb
+from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
+
+logger = logging.getLogger(__name__)
+
+FEATURE = "ci"
+
+
+def question(lang: str, checkin: CheckIn, today: date) -> tuple[str, Keyboard]:
+    """The open question of a check-in, naming the day when it is not today."""
+    step = Step(checkin.step)
+    day = checkin.local_date
+    text = render(f"checkin/ask_{step}", lang, day=day if day != today else None)
+
+    def button(text: str, value: str | int) -> tuple[str, str]:
+        return text, cb.pack(FEATURE, step, f"{day.isoformat()}|{value}")
+
+    later = [(label("buttons/later", lang), cb.pack(FEATURE, "later", day.isoformat()))]
+    if step in checkins.NUMERIC_STEPS:
+        return text, [[button(text, value) for value, text in BUCKETS], later]
+    if step == Step.BLOCK:
+        return text, [[button(label(f"buttons/block_{a}", lang), a)] for a in BlockAnswer] + [later]
+    if step == Step.REASON:
+        return text, [[button(label(f"buttons/reason_{r}", lang), r)] for r in Reason]
+    return text, []
+
+
+async def summary_text(session: AsyncSession, user: User, checkin: CheckIn, now: datetime) -> str:
+    data = await checkins.summary(session, user, checkin.local_date, now)
+    return render(
+        "checkin/summary", user.language, summary=data, today=checkins.local_today(user, now)
+    )
+
+
+async def cmd_checkin(update: Update, context: BotContext) -> None:
+    """Starts today's check-in now (or picks up the one in progress)."""
+    async with user_turn(update, context) as turn:
+        checkin = await checkins.start_now(turn.session, turn.user, turn.now)
+        if checkin.completed_at is not None:
+            text = (
+                render("checkin/already_done", turn.lang)
+                + "\n\n"
+                + await summary_text(turn.session, turn.user, checkin, turn.now)
+            )
+            rows: Keyboard = []
+        else:
+            text, rows = question(turn.lang, checkin, checkins.local_today(turn.user, turn.now))
+        previous_message = checkin.message_id
+    sent = await reply(update, text, rows)
+    if sent is not None and rows:
+        await _remember_message(
+            update, context, checkin.local_date, sent.message_id, previous_message
+        )
+
+
+async def on_checkin_button(update: Update, context: BotContext) -> None:
+    """A tapped answer: stored once, then the next question replaces the message."""
+    query = update.callback_query
+    assert query is not None
+    parsed = cb.parse(query.data)
+    toast: str | None = None
+    text: str | None = None
+    rows: Keyboard = []
+    async with user_turn(update, context) as turn:
+        try:
+            assert parsed is not None
+            if parsed.action == "later":
+                due = await checkins.ask_later(
+                    turn.session, turn.user, date.fromisoformat(parsed.arg), turn.now
+                )
+                local = due.astimezone(zone(turn.user.timezone)).time() if due else None
+                toast = (
+                    label("buttons/later_ok", turn.lang, at=local)
+                    if local
+                    else label("buttons/stale_question", turn.lang)
+                )
+                text = render("checkin/later", turn.lang, at=local) if local else None
+            else:
+                day_text, value_text = parsed.arg.split("|", 1)
+                step = Step(parsed.action)
+                value: int | str = int(value_text) if step in checkins.NUMERIC_STEPS else value_text
+                result = await checkins.answer(
+                    turn.session, turn.user, date.fromisoformat(day_text), step, value, turn.now
+                )
+                if result.outcome != Outcome.STORED or result.checkin is None:
+                    toast = label("buttons/stale_question", turn.lang)
+                else:
+                    text, rows = await _after_answer(turn, result.checkin)
+        except (AssertionError, ValueError):
+            toast = label("buttons/stale_question", turn.lang)
+    await query.answer(toast)
+    if text is not None:
+        await edit_or_reply(update, text, rows)
+    else:
+        await drop_keyboard(update)
+
+
+async def on_typed_answer(turn: Turn, checkin: CheckIn, text: str) -> tuple[str, Keyboard]:
+    """A typed number (or the few words after "other"); bad input is re-asked with an example."""
+    step = Step(checkin.step)
+    value: int | str
+    if step == Step.REASON_TEXT:
+        value = text
+    else:
+        try:
+            value = parse_count(text)
+        except ActivityInputError as error:
+            again, rows = question(turn.lang, checkin, checkins.local_today(turn.user, turn.now))
+            return render(
+                "checkin/invalid_count", turn.lang, code=error.code
+            ) + "\n\n" + again, rows
+    result = await checkins.answer(
+        turn.session, turn.user, checkin.local_date, step, value, turn.now
+    )
+    assert result.checkin is not None
+    return await _after_answer(turn, result.checkin)
+
+
+async def _after_answer(turn: Turn, checkin: CheckIn) -> tuple[str, Keyboard]:
+    if checkin.step == Step.DONE:
+        return await summary_text(turn.session, turn.user, checkin, turn.now), []
+    return question(turn.lang, checkin, checkins.local_today(turn.user, turn.now))
+
+
+async def _remember_message(
+    update: Update, context: BotContext, day: date, message_id: int, previous: int | None
+) -> None:
+    """Keep the newest question's message id and take the buttons off the one it replaces."""
+    assert update.effective_user is not None
+    async with context.bot_data.sessions.begin() as session:
+        user = await users.get_by_telegram_id(session, update.effective_user.id)
+        if user is None:
+            return
+        checkin = await checkin_queries.get(session, user.id, day)
+        if checkin is not None:
+            checkin.message_id = message_id
+    if previous and previous != message_id and update.effective_chat is not None:
+        try:
+            await context.bot.edit_message_reply_markup(
+                update.effective_chat.id, previous, reply_markup=None
+            )
+        except BadRequest as exc:
+            logger.info("old check-in keyboard not removed: %s", exc)
+
+
+async def compose_scheduled(
+    session: AsyncSession, row: OutboxMessage, user: User, now: datetime
+) -> Outgoing | None:
+    """The daily check-in, when it is due and still makes sense."""
+    checkin = await checkins.begin_scheduled(session, user, row, now)
+    if checkin is None:
+        return None
+    intro = render("checkin/intro", user.language, name=user.first_name)
+    text, rows = question(user.language, checkin, checkin.local_date)
+    return Outgoing(f"{intro}\n\n{text}", rows)
+
+
+async def compose_follow_up(
+    session: AsyncSession, row: OutboxMessage, user: User, now: datetime
+) -> Outgoing | None:
+    """One gentle reminder of an unanswered check-in (or the question asked again after "later")."""
+    checkin = await checkins.pending_follow_up(session, user, row, now)
+    if checkin is None:
+        return None
+    intro = render("checkin/follow_up", user.language)
+    text, rows = question(user.language, checkin, checkins.local_today(user, now))
+    return Outgoing(f"{intro}\n\n{text}", rows)
+
+
+async def after_scheduled_sent(
+    session: AsyncSession, row: OutboxMessage, user: User, message_id: int, now: datetime
+) -> None:
+    checkin = await checkin_queries.get(session, user.id, date.fromisoformat(row.payload["date"]))
+    if checkin is None:
+        return
+    if row.kind == checkins.CHECKIN_KIND:
+        await checkins.after_asked(session, user, checkin, message_id, now)
+    else:
+        checkin.message_id = message_id
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(["checkin", "point"], cmd_checkin),
+        CallbackQueryHandler(on_checkin_button, pattern=cb.pattern(FEATURE)),
+    ]

@@ -1,0 +1,46 @@
+"""Free text: it answers whatever question is open (a preference, a check-in), else a hint."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.db import users
+from bot.i18n import render
+from bot.services import checkins, onboarding
+from handlers import checkin, preferences
+from handlers.common import Keyboard, reply, user_turn
+
+MAX_TEXT = 4096
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Routes a typed answer to the question the user was asked."""
+    assert update.effective_message is not None
+    typed = (update.effective_message.text or "")[:MAX_TEXT]
+    rows: Keyboard | None = None
+    async with user_turn(update, context) as turn:
+        dialog = await users.get_dialog(turn.session, turn.user)
+        open_checkin = await checkins.open_for_typing(turn.session, turn.user, turn.now)
+        if dialog is not None and dialog.name in onboarding.PREFERENCE_DIALOGS:
+            text, rows = await preferences.on_typed_answer(turn, dialog, typed)
+        elif open_checkin is not None:
+            text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)
+        else:
+            text = render("help/not_understood", turn.lang)
+    await reply(update, text, rows)
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have."""
+    async with user_turn(update, context) as turn:
+        text = render("help/unknown_command", turn.lang)
+    await reply(update, text)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_text),
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, on_unknown_command),
+    ]
