@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def postgres_url() -> Iterator[str]:
     """One migrated PostgreSQL database for the whole run, tables emptied between tests."""
     if not postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL must be reachable in CI (see .ci/run)")
         pytest.skip("PostgreSQL is not reachable")
     url = asyncio.run(create_postgres_database())
     yield url
