@@ -1,0 +1,47 @@
+"""A local Telegram Bot API sandbox for tests, the terminal demo and benchmarks."""
+
+from .flood import FloodControl, TokenBucket, max_in_window
+from .html_entities import HtmlParseError, ParsedText, parse_html, plain_text, utf16_len
+from .models import (
+    ApiError,
+    CallbackQueryRecord,
+    ChatEvent,
+    FaultRecord,
+    RequestRecord,
+    SendRecord,
+    StoredFile,
+    StoredMessage,
+    UploadedFile,
+    WebhookDelivery,
+    inline_buttons,
+)
+from .server import BotApiSandbox, WebhookConfig
+from .spec import ApiSpec, find_spec_path
+from .users import SandboxUser
+
+__all__ = [
+    "ApiError",
+    "ApiSpec",
+    "BotApiSandbox",
+    "CallbackQueryRecord",
+    "ChatEvent",
+    "FaultRecord",
+    "FloodControl",
+    "HtmlParseError",
+    "ParsedText",
+    "RequestRecord",
+    "SandboxUser",
+    "SendRecord",
+    "StoredFile",
+    "StoredMessage",
+    "TokenBucket",
+    "UploadedFile",
+    "WebhookConfig",
+    "WebhookDelivery",
+    "find_spec_path",
+    "inline_buttons",
+    "max_in_window",
+    "parse_html",
+    "plain_text",
+    "utf16_len",
+]
