@@ -7,7 +7,7 @@ from typing import cast
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
@@ -17,6 +17,7 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.db.migrate import upgrade_to_head
 from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.rate_limit import PacedRateLimiter
 from bot.i18n import LANGUAGES, label
 from handlers.errors import error_handler
 from handlers.help import COMMANDS
@@ -44,7 +45,7 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(PacedRateLimiter())
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

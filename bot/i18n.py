@@ -55,6 +55,12 @@ def _time(ctx: Context, value: time) -> str:
     return format_time(value, format="HH:mm", locale=_locale(ctx))
 
 
+def _short(value: object, length: int = 64) -> str:
+    """User-supplied text cut to fit a message (a 5,000-character name must not break it)."""
+    text = str(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
 def _build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(MESSAGES_DIR),
@@ -64,7 +70,9 @@ def _build_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=_money, number=_number, date=_date, weekday=_weekday, time=_time)
+    env.filters.update(
+        money=_money, number=_number, date=_date, weekday=_weekday, time=_time, short=_short
+    )
     return env
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, time, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.dates import get_timezone_location
 from babel.numbers import get_currency_name
 
 from bot.db.models import MONDAY_TO_FRIDAY
@@ -32,6 +33,15 @@ ZONE_CHOICES = {
         "Australia/Sydney",
     ),
 }
+# Cities people type that have no zone of their own.
+CITY_ZONES = {
+    "lyon": "Europe/Paris", "marseille": "Europe/Paris", "toulouse": "Europe/Paris",
+    "lille": "Europe/Paris", "nantes": "Europe/Paris", "bordeaux": "Europe/Paris",
+    "nice": "Europe/Paris", "strasbourg": "Europe/Paris", "geneve": "Europe/Zurich",
+    "geneva": "Europe/Zurich", "lausanne": "Europe/Zurich", "liege": "Europe/Brussels",
+    "quebec": "America/Toronto", "ottawa": "America/Toronto", "san francisco": "America/Los_Angeles",
+    "boston": "America/New_York", "washington": "America/New_York", "manchester": "Europe/London",
+}  # fmt: skip
 CURRENCY_CHOICES = ("EUR", "USD", "GBP", "CHF", "CAD")
 DEFAULT_CURRENCY = {"fr": "EUR", "en": "USD"}
 EVERY_DAY = 0b1111111
@@ -89,6 +99,18 @@ def _zones_by_key() -> dict[str, str]:
             continue
         zones[name.lower()] = name
         city = _plain(name.rsplit("/", 1)[1].replace("_", " "))
+        zones.setdefault(city, name)
+    # City names as French speakers write them ("Bruxelles", "Londres"), from Babel's data.
+    for name in sorted(set(zones.values())):
+        try:
+            english = get_timezone_location(name, locale="en_US", return_city=True)
+            french = get_timezone_location(name, locale="fr_FR", return_city=True)
+        except (LookupError, ValueError):
+            continue
+        if _plain(str(english)) != _plain(name.rsplit("/", 1)[1].replace("_", " ")):
+            continue  # an alias (Europe/Belfast is "London"): the canonical zone wins
+        zones.setdefault(_plain(str(french)), name)
+    for city, name in CITY_ZONES.items():
         zones.setdefault(city, name)
     return zones
 

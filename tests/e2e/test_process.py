@@ -1,0 +1,142 @@
+"""The real `prospect-coach run` as a subprocess against the sandbox, by polling and by webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.models import User
+from bot.sandbox import BotApiSandbox
+from tests.e2e.conftest import say, tap
+
+SECRET = "e2e-webhook-secret_123"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    """`python -m bot run` with its environment and a log file; started and stopped on demand."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, *args: str) -> None:
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", *args, env=self.env, stdout=log, stderr=log
+            )
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+@pytest.fixture
+async def process_env(sandbox: BotApiSandbox, engine: AsyncEngine, database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=sandbox.token,
+        TELEGRAM_API_BASE_URL=sandbox.base_url,
+        TELEGRAM_API_FILE_URL=sandbox.base_file_url,
+        DATABASE_URL=database_url,
+        DISPATCH_INTERVAL_SECONDS="1",
+        LOG_LEVEL="DEBUG",
+    )
+    return env
+
+
+@pytest.fixture
+async def running(process_env: dict[str, str], tmp_path: Path) -> AsyncIterator[BotProcess]:
+    bot = BotProcess(process_env, tmp_path / "bot.log")
+    yield bot
+    await bot.stop()
+    logs = bot.log.read_text(errors="replace")
+    assert process_env["TELEGRAM_BOT_TOKEN"] not in logs, "the token leaked into the logs"
+    assert process_env["TELEGRAM_BOT_TOKEN"].split(":", 1)[1] not in logs
+    assert "Traceback" not in logs, logs[-3000:]
+
+
+async def onboarding_across_a_restart(bot: BotProcess, sandbox: BotApiSandbox, engine: AsyncEngine, *args: str) -> None:
+    user = sandbox.user(301, first_name="Proc", language_code="fr")
+    welcome = await say(user, sandbox, "/start")
+    assert "Bonjour Proc" in welcome["text"]
+    await tap(user, sandbox, "17:30")
+    await bot.stop()  # stopped mid-onboarding
+    await bot.start(*args)
+    assert "Quels jours" in (await say(user, sandbox, "Bruxelles"))["text"]
+    await tap(user, sandbox, "Terminé ✓")
+    await say(user, sandbox, "/settings")
+    await tap(user, sandbox, "💶 Devise")
+    menu = await tap(user, sandbox, "CHF")
+    assert "Devise\u00a0: CHF" in menu["text"]
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(User.timezone, User.currency, User.onboarded_at))).one()
+    assert row.timezone == "Europe/Brussels" and row.currency == "CHF" and row.onboarded_at is not None
+
+
+async def test_polling_process(running: BotProcess, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+    await running.start()
+    await onboarding_across_a_restart(running, sandbox, engine)
+    # The command menu is set per language at start-up.
+    menus = {language: [c["command"] for c in commands] for (_, language), commands in sandbox.commands.items()}
+    assert menus[""][:2] == ["checkin", "log"] and menus["fr"] == menus[""]
+
+
+async def test_webhook_process_checks_the_secret(
+    running: BotProcess, process_env: dict[str, str], sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    process_env.update(WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port))
+    await running.start("--webhook")
+    await wait_for_webhook(sandbox)
+    await onboarding_across_a_restart(running, sandbox, engine, "--webhook")
+    await wait_for_webhook(sandbox)
+
+    forged: dict[str, Any] = {
+        "update_id": 999_999,
+        "message": {
+            "message_id": 1, "date": 0, "chat": {"id": 666, "type": "private"},
+            "from": {"id": 666, "is_bot": False, "first_name": "Mallory"}, "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }  # fmt: skip
+    async with httpx.AsyncClient() as client:
+        missing = await client.post(url, json=forged)
+        wrong = await client.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+        health = await client.get(f"http://127.0.0.1:{port}/healthz")
+    assert (missing.status_code, wrong.status_code) == (403, 403)
+    assert health.status_code == 200
+    await asyncio.sleep(0.5)
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(User).where(User.telegram_id == 666)) == 0
+
+
+async def wait_for_webhook(sandbox: BotApiSandbox) -> None:
+    for _ in range(200):
+        if sandbox.webhook is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the bot never set its webhook")
