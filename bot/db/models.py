@@ -172,5 +172,87 @@ class Quote(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=QuoteStatus.OPEN)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    followed_up_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class PlanBlock(Base):
+    """A weekly prospecting block on the owner's calendar: a sacred appointment with themselves."""
+
+    __tablename__ = "plan_block"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(Integer)  # Monday is 0
+    start_time: Mapped[time] = mapped_column(Time)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class BlockSession(Base):
+    """One occurrence of a plan block and whether it happened (done / moved / skipped)."""
+
+    __tablename__ = "block_session"
+    __table_args__ = (UniqueConstraint("user_id", "local_date", "start_time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    block_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_block.id", ondelete="SET NULL")
+    )
+    local_date: Mapped[date] = mapped_column(Date)
+    start_time: Mapped[time] = mapped_column(Time)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+
+class Goal(Base):
+    """A weekly prospecting target and the reward the owner picked for reaching it."""
+
+    __tablename__ = "goal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    weekly_contacts: Mapped[int] = mapped_column(Integer)
+    reward: Mapped[str] = mapped_column(String(200))
+    started_on: Mapped[date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(default=True)
+    celebrated_week: Mapped[date | None] = mapped_column(Date)  # Monday of the last week reached
+    created_at: Mapped[datetime]
+
+
+class Diagnosis(Base):
+    """A verdict on the owner's slowdown type, with its evidence, as of a date."""
+
+    __tablename__ = "diagnosis"
+    __table_args__ = (Index("ix_diagnosis_user_id_on_date", "user_id", "on_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    on_date: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(16))  # "data" (history) or "quiz" (/diagnose)
+    verdict: Mapped[str] = mapped_column(String(24))
+    confidence: Mapped[float]
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class InboundUpdate(Base):
+    """A webhook update stored before Telegram is answered, so a crash cannot lose it."""
+
+    __tablename__ = "inbound_update"
+    __table_args__ = (Index("ix_inbound_update_handled_at_received_at", "handled_at", "received_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    handled_at: Mapped[datetime | None]
