@@ -200,9 +200,7 @@ class BlockSession(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    block_id: Mapped[int | None] = mapped_column(
-        ForeignKey("plan_block.id", ondelete="SET NULL")
-    )
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("plan_block.id", ondelete="SET NULL"))
     local_date: Mapped[date] = mapped_column(Date)
     start_time: Mapped[time] = mapped_column(Time)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -248,7 +246,9 @@ class InboundUpdate(Base):
     """A webhook update stored before Telegram is answered, so a crash cannot lose it."""
 
     __tablename__ = "inbound_update"
-    __table_args__ = (Index("ix_inbound_update_handled_at_received_at", "handled_at", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_update_handled_at_received_at", "handled_at", "received_at"),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any]]
