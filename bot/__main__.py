@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             from bot.demo import run_demo
 
             configure_logging("WARNING")
-            return asyncio.run(run_demo(lang=args.lang, script=args.script, db_path=args.db))
+            return asyncio.run(
+                run_demo(lang=args.lang, script=args.script, db_path=args.db.absolute())
+            )
         settings = load_settings(require_token=args.command == "run")
         configure_logging(settings.log_level, secrets=[settings.token.get()])
         asyncio.run(prepare_database(settings))

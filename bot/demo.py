@@ -8,6 +8,7 @@ to the next scheduled message (a check-in, a reminder) so you can see it arrive;
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -72,12 +73,10 @@ async def _settle(sandbox: BotApiSandbox, user: Any, terminal: Terminal) -> None
     """Wait for the bot to react (a new or edited message), then for it to go quiet."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + REPLY_TIMEOUT
-    while not terminal.has_changes(user.messages) and loop.time() < deadline:
+    while not terminal.has_changes(user.messages) and loop.time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
-    try:
+    with contextlib.suppress(TimeoutError):
         await sandbox.wait_idle(timeout=REPLY_TIMEOUT, settle=QUIET_SECONDS)
-    except TimeoutError:
-        pass
 
 
 async def _start(settings: Settings, clock: MovableClock) -> BotApplication:
@@ -112,16 +111,20 @@ async def _jump_to_next(application: BotApplication, clock: MovableClock) -> boo
     return True
 
 
+def _read_script(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
 async def run_demo(*, lang: str, script: Path | None, db_path: Path) -> int:
     """Chat with the bot; returns 0, or 1 when the sandbox had to refuse one of the bot's calls."""
-    lines = script.read_text(encoding="utf-8").splitlines() if script else None
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lines = _read_script(script) if script else None
+    db_path.parent.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, at start-up)
     clock = MovableClock(SystemClock().now())
     terminal = Terminal()
     async with BotApiSandbox() as sandbox:
         settings = Settings(
             token=Secret(sandbox.token),
-            database_url=normalize_database_url(f"sqlite:///{db_path.resolve()}"),
+            database_url=normalize_database_url(f"sqlite:///{db_path}"),
             api_base_url=sandbox.base_url,
             api_file_url=sandbox.base_file_url,
             dispatch_interval_seconds=2,
@@ -131,8 +134,10 @@ async def run_demo(*, lang: str, script: Path | None, db_path: Path) -> int:
             DEMO_USER_ID, first_name="Camille" if lang == "fr" else "Sam", language_code=lang
         )
         if lines is None:
-            print("Prospect Coach demo — type /start. Numbers press buttons, ':next' jumps to the next "
-                  "scheduled message, ':quit' leaves.")  # fmt: skip
+            print(
+                "Prospect Coach demo — type /start. Numbers press buttons, "
+                "':next' jumps to the next scheduled message, ':quit' leaves."
+            )
         try:
             await _converse(user, sandbox, application, clock, terminal, lines)
         finally:

@@ -81,7 +81,9 @@ ENVIRONMENT = _build_environment()
 
 def render(template: str, lang: str, **values: Any) -> str:
     """The HTML message `messages/<lang>/<template>.html.j2`, without surrounding blank lines."""
-    return ENVIRONMENT.get_template(f"{lang}/{template}.html.j2").render(lang=lang, **values).strip()
+    return (
+        ENVIRONMENT.get_template(f"{lang}/{template}.html.j2").render(lang=lang, **values).strip()
+    )
 
 
 def label(template: str, lang: str, **values: Any) -> str:

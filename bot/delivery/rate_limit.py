@@ -100,7 +100,8 @@ class PacedRateLimiter(BaseRateLimiter[None]):
                 del self._chats[chat_id]
 
     async def _wait_for_pause(self) -> None:
-        while (delay := self._paused_until - self._clock()) > 0:
+        # The deadline can move while we sleep (another 429), hence a loop, not an Event.
+        while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
     async def process_request(

@@ -39,7 +39,8 @@ CITY_ZONES = {
     "lille": "Europe/Paris", "nantes": "Europe/Paris", "bordeaux": "Europe/Paris",
     "nice": "Europe/Paris", "strasbourg": "Europe/Paris", "geneve": "Europe/Zurich",
     "geneva": "Europe/Zurich", "lausanne": "Europe/Zurich", "liege": "Europe/Brussels",
-    "quebec": "America/Toronto", "ottawa": "America/Toronto", "san francisco": "America/Los_Angeles",
+    "quebec": "America/Toronto", "ottawa": "America/Toronto",
+    "san francisco": "America/Los_Angeles",
     "boston": "America/New_York", "washington": "America/New_York", "manchester": "Europe/London",
 }  # fmt: skip
 CURRENCY_CHOICES = ("EUR", "USD", "GBP", "CHF", "CAD")

@@ -76,7 +76,9 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(sandbox: BotApiSandbox, engine: AsyncEngine, database_url: str, clock: MovableClock) -> AsyncIterator[Bot]:
+async def bot(
+    sandbox: BotApiSandbox, engine: AsyncEngine, database_url: str, clock: MovableClock
+) -> AsyncIterator[Bot]:
     # `engine` migrated and emptied the database; the bot gets its own engine on the same URL.
     running = Bot(sandbox, database_url, clock)
     await running.start()
@@ -97,7 +99,9 @@ async def say(user: SandboxUser, sandbox: BotApiSandbox, text: str) -> dict[str,
     return message
 
 
-async def tap(user: SandboxUser, sandbox: BotApiSandbox, button: str, message: Any = None) -> dict[str, Any]:
+async def tap(
+    user: SandboxUser, sandbox: BotApiSandbox, button: str, message: Any = None
+) -> dict[str, Any]:
     """Press a button (by text) of a message (the latest with buttons by default); return the
     message as it stands after the bot reacted (edited in place or the next one sent)."""
     target = message or next(m for m in reversed(user.messages) if user.buttons(m))

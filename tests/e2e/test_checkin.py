@@ -32,8 +32,12 @@ async def onboard(
 
 async def checkins_of(engine: AsyncEngine, telegram_id: int) -> list[CheckIn]:
     async with engine.connect() as conn:
-        user_id = (await conn.execute(select(User.id).where(User.telegram_id == telegram_id))).scalar_one()
-        rows = (await conn.execute(select(CheckIn.__table__).where(CheckIn.user_id == user_id))).all()
+        user_id = (
+            await conn.execute(select(User.id).where(User.telegram_id == telegram_id))
+        ).scalar_one()
+        rows = (
+            await conn.execute(select(CheckIn.__table__).where(CheckIn.user_id == user_id))
+        ).all()
     return [CheckIn(**row._mapping) for row in rows]
 
 
@@ -81,7 +85,9 @@ async def test_checkin_arrives_at_local_time_and_taps_are_stored(
     assert due.replace(tzinfo=UTC) == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
-async def test_good_prospecting_skips_the_why_question(bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+async def test_good_prospecting_skips_the_why_question(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
     user = sandbox.user(202, first_name="Sam", language_code="en")
     await onboard(user, sandbox, engine, zone="London")
     await say(user, sandbox, "/checkin")
@@ -94,7 +100,9 @@ async def test_good_prospecting_skips_the_why_question(bot: Bot, sandbox: BotApi
     assert checkin.reason is None and checkin.contacts == 6
 
 
-async def test_double_tap_and_old_keyboards_count_once(bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+async def test_double_tap_and_old_keyboards_count_once(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
     user = sandbox.user(203, first_name="Lee", language_code="en")
     await onboard(user, sandbox, engine, zone="London")
     question = await say(user, sandbox, "/checkin")
@@ -212,9 +220,13 @@ async def test_a_blocked_user_stops_being_scheduled_until_start(
     bot.clock.set(datetime(2026, 11, 27, 8, 0, 1, tzinfo=UTC))
     await bot.tick()
     async with engine.connect() as conn:
-        blocked_at = (await conn.execute(select(User.blocked_at).where(User.telegram_id == 208))).scalar_one()
+        blocked_at = (
+            await conn.execute(select(User.blocked_at).where(User.telegram_id == 208))
+        ).scalar_one()
         pending = (
-            await conn.execute(select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING))
+            await conn.execute(
+                select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+            )
         ).all()
     assert blocked_at is not None and pending == []
     sandbox.errors_served.pop(403, None)  # the one refusal this test provoked on purpose
@@ -222,9 +234,13 @@ async def test_a_blocked_user_stops_being_scheduled_until_start(
     user.unblock()
     await say(user, sandbox, "/start")
     async with engine.connect() as conn:
-        blocked_at = (await conn.execute(select(User.blocked_at).where(User.telegram_id == 208))).scalar_one()
+        blocked_at = (
+            await conn.execute(select(User.blocked_at).where(User.telegram_id == 208))
+        ).scalar_one()
         pending = (
-            await conn.execute(select(OutboxMessage.kind).where(OutboxMessage.status == OutboxStatus.PENDING))
+            await conn.execute(
+                select(OutboxMessage.kind).where(OutboxMessage.status == OutboxStatus.PENDING)
+            )
         ).all()
     assert blocked_at is None and [p.kind for p in pending] == ["checkin"]
 
@@ -238,9 +254,13 @@ async def test_pause_and_resume(bot: Bot, sandbox: BotApiSandbox, engine: AsyncE
     assert "en pause jusqu'au" in paused["text"] and "6 décembre 2026" in paused["text"]
     async with engine.connect() as conn:
         due = (
-            await conn.execute(select(OutboxMessage.due_at).where(OutboxMessage.status == OutboxStatus.PENDING))
+            await conn.execute(
+                select(OutboxMessage.due_at).where(OutboxMessage.status == OutboxStatus.PENDING)
+            )
         ).scalar_one()
-    assert due.replace(tzinfo=UTC) == datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday after the pause
+    assert due.replace(tzinfo=UTC) == datetime(
+        2026, 12, 7, 8, 0, tzinfo=UTC
+    )  # Monday after the pause
     resumed = await say(user, sandbox, "/resume")
     assert "reprennent" in resumed["text"] and "27 novembre 2026" in resumed["text"]
     await update_nothing(engine)

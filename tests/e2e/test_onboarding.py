@@ -14,11 +14,15 @@ from tests.e2e.conftest import Bot, button_texts, say, tap
 
 async def load_user(engine: AsyncEngine, telegram_id: int) -> User:
     async with engine.connect() as conn:
-        row = (await conn.execute(select(User.__table__).where(User.telegram_id == telegram_id))).one()
+        row = (
+            await conn.execute(select(User.__table__).where(User.telegram_id == telegram_id))
+        ).one()
     return User(**row._mapping)
 
 
-async def test_onboarding_by_taps_in_english(bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+async def test_onboarding_by_taps_in_english(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
     user = sandbox.user(101, first_name="Sam <b>&", language_code="en-US")
     welcome = await say(user, sandbox, "/start")
     assert "Hello Sam <b>&!" in welcome["text"]  # the name shows exactly as typed
@@ -28,7 +32,9 @@ async def test_onboarding_by_taps_in_english(bot: Bot, sandbox: BotApiSandbox, e
     zone_question = await tap(user, sandbox, "08:00")
     assert "time zone" in zone_question["text"]
     days_question = await tap(user, sandbox, "New York")
-    assert "✅ Mon" in button_texts(user, days_question) and "▫️ Sat" in button_texts(user, days_question)
+    assert "✅ Mon" in button_texts(user, days_question) and "▫️ Sat" in button_texts(
+        user, days_question
+    )
     days_question = await tap(user, sandbox, "✅ Fri")
     assert "▫️ Fri" in button_texts(user, days_question)
     done = await tap(user, sandbox, "Done ✓")
@@ -75,7 +81,9 @@ async def test_onboarding_typed_in_french_with_bad_input_reasked(
     assert stored.language == "fr" and stored.currency == "EUR"
 
 
-async def test_settings_change_language_and_time(bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+async def test_settings_change_language_and_time(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
     user = sandbox.user(103, first_name="Ana", language_code="en")
     await say(user, sandbox, "/start")
     await tap(user, sandbox, "09:00")
@@ -99,7 +107,9 @@ async def test_settings_change_language_and_time(bot: Bot, sandbox: BotApiSandbo
         assert (await conn.execute(select(Dialog.__table__))).all() == []
 
 
-async def test_a_stale_button_only_loses_its_keyboard(bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+async def test_a_stale_button_only_loses_its_keyboard(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
     user = sandbox.user(104, first_name="Lee", language_code="en")
     welcome = await say(user, sandbox, "/start")
     await tap(user, sandbox, "09:00", message=welcome)

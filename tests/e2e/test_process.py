@@ -54,8 +54,14 @@ class BotProcess:
 
 
 @pytest.fixture
-async def process_env(sandbox: BotApiSandbox, engine: AsyncEngine, database_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))}
+async def process_env(
+    sandbox: BotApiSandbox, engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))
+    }
     env.update(
         TELEGRAM_BOT_TOKEN=sandbox.token,
         TELEGRAM_API_BASE_URL=sandbox.base_url,
@@ -78,7 +84,9 @@ async def running(process_env: dict[str, str], tmp_path: Path) -> AsyncIterator[
     assert "Traceback" not in logs, logs[-3000:]
 
 
-async def onboarding_across_a_restart(bot: BotProcess, sandbox: BotApiSandbox, engine: AsyncEngine, *args: str) -> None:
+async def onboarding_across_a_restart(
+    bot: BotProcess, sandbox: BotApiSandbox, engine: AsyncEngine, *args: str
+) -> None:
     user = sandbox.user(301, first_name="Proc", language_code="fr")
     welcome = await say(user, sandbox, "/start")
     assert "Bonjour Proc" in welcome["text"]
@@ -93,14 +101,21 @@ async def onboarding_across_a_restart(bot: BotProcess, sandbox: BotApiSandbox, e
     assert "Devise\u00a0: CHF" in menu["text"]
     async with engine.connect() as conn:
         row = (await conn.execute(select(User.timezone, User.currency, User.onboarded_at))).one()
-    assert row.timezone == "Europe/Brussels" and row.currency == "CHF" and row.onboarded_at is not None
+    assert (
+        row.timezone == "Europe/Brussels" and row.currency == "CHF" and row.onboarded_at is not None
+    )
 
 
-async def test_polling_process(running: BotProcess, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:
+async def test_polling_process(
+    running: BotProcess, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
     await running.start()
     await onboarding_across_a_restart(running, sandbox, engine)
     # The command menu is set per language at start-up.
-    menus = {language: [c["command"] for c in commands] for (_, language), commands in sandbox.commands.items()}
+    menus = {
+        language: [c["command"] for c in commands]
+        for (_, language), commands in sandbox.commands.items()
+    }
     assert menus[""][:2] == ["checkin", "log"] and menus["fr"] == menus[""]
 
 
@@ -109,7 +124,9 @@ async def test_webhook_process_checks_the_secret(
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
-    process_env.update(WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port))
+    process_env.update(
+        WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port)
+    )
     await running.start("--webhook")
     await wait_for_webhook(sandbox)
     await onboarding_across_a_restart(running, sandbox, engine, "--webhook")
@@ -125,13 +142,18 @@ async def test_webhook_process_checks_the_secret(
     }  # fmt: skip
     async with httpx.AsyncClient() as client:
         missing = await client.post(url, json=forged)
-        wrong = await client.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+        wrong = await client.post(
+            url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+        )
         health = await client.get(f"http://127.0.0.1:{port}/healthz")
     assert (missing.status_code, wrong.status_code) == (403, 403)
     assert health.status_code == 200
     await asyncio.sleep(0.5)
     async with engine.connect() as conn:
-        assert await conn.scalar(select(func.count()).select_from(User).where(User.telegram_id == 666)) == 0
+        assert (
+            await conn.scalar(select(func.count()).select_from(User).where(User.telegram_id == 666))
+            == 0
+        )
 
 
 async def wait_for_webhook(sandbox: BotApiSandbox) -> None:

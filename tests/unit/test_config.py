@@ -36,8 +36,14 @@ def test_default_database_is_a_sqlite_file_under_data(tmp_path: object) -> None:
         ({"TELEGRAM_BOT_TOKEN": "not a token"}, "TELEGRAM_BOT_TOKEN"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": "::::"}, "DATABASE_URL"),
-        ({"TELEGRAM_BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "soon"}, "DISPATCH_INTERVAL_SECONDS"),
-        ({"TELEGRAM_BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "0"}, "DISPATCH_INTERVAL_SECONDS"),
+        (
+            {"TELEGRAM_BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "soon"},
+            "DISPATCH_INTERVAL_SECONDS",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "0"},
+            "DISPATCH_INTERVAL_SECONDS",
+        ),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "http://example.com/hook"}, "WEBHOOK_URL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "spaces are bad"}, "WEBHOOK_SECRET"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT"),

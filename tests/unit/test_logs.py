@@ -17,7 +17,9 @@ def test_token_is_redacted_in_messages_args_and_tracebacks() -> None:
     root.addHandler(handler)
     try:
         configure_logging("DEBUG", secrets=[TOKEN])
-        logging.getLogger("httpx").info('HTTP Request: POST https://api.telegram.org/bot%s/getMe "200"', TOKEN)
+        logging.getLogger("httpx").info(
+            'HTTP Request: POST https://api.telegram.org/bot%s/getMe "200"', TOKEN
+        )
         logging.getLogger("telegram.ext").debug("base url %s", f"https://x/bot{TOKEN}")
         try:
             raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/sendMessage")

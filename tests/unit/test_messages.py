@@ -1,4 +1,4 @@
-"""Every message exists in both languages and renders, with hostile values, into text Telegram takes."""
+"""Every message exists in both languages and renders, hostile values and all, into valid text."""
 
 from __future__ import annotations
 
@@ -17,14 +17,18 @@ HOSTILE = "<b>&amp; Dupont & Fils</b> 🦄" + "é" * 5000
 NOW = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
 SUMMARY = DaySummary(
     day=date(2026, 12, 30), contacts=0, meetings=3, proposals=1, average_contacts=2.345,
-    average_meetings=None, average_proposals=0.5, streak=Streak(length=12, forgiven=2, allowance_left=0),
+    average_meetings=None, average_proposals=0.5,
+    streak=Streak(length=12, forgiven=2, allowance_left=0),
 )  # fmt: skip
 
 # Values for each template: user text is hostile; the rest is what the bot passes.
 SAMPLES: dict[str, dict[str, Any]] = {
     "activity/log_invalid": {"code": "unknown_kind", "word": HOSTILE},
     "activity/log_menu": {},
-    "activity/logged": {"entries": [("contacts", 3), ("deals", 1)], "totals": {"contacts": 500, "deals": 2}},
+    "activity/logged": {
+        "entries": [("contacts", 3), ("deals", 1)],
+        "totals": {"contacts": 500, "deals": 2},
+    },
     "activity/pause_invalid": {"max_days": 365},
     "activity/paused": {"until": date(2026, 12, 31), "days": 7},
     "activity/resumed": {"was_paused": True, "next_checkin": NOW},
@@ -51,18 +55,31 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "preferences/ask_time": {},
     "preferences/ask_timezone": {"current": "America/Argentina/ComodRivadavia"},
     "settings/menu": {
-        "checkin_time": time(23, 59), "timezone": "UTC+05:30", "currency": "CHF",
+        "checkin_time": time(23, 59),
+        "timezone": "UTC+05:30",
+        "currency": "CHF",
         "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
         "paused_until": date(2027, 1, 1),
     },  # fmt: skip
     "settings/saved": {},
     "start/onboarding_done": {
-        "checkin_time": time(9), "timezone": "Europe/Paris", "days": ["lundi"], "next_checkin": NOW,
+        "checkin_time": time(9),
+        "timezone": "Europe/Paris",
+        "days": ["lundi"],
+        "next_checkin": NOW,
     },  # fmt: skip
     "start/welcome": {"name": HOSTILE},
     "start/welcome_back": {
-        "user": type("U", (), {"first_name": HOSTILE, "checkin_time": time(9), "timezone": "UTC",
-                               "paused_until": date(2027, 1, 1)})(),
+        "user": type(
+            "U",
+            (),
+            {
+                "first_name": HOSTILE,
+                "checkin_time": time(9),
+                "timezone": "UTC",
+                "paused_until": date(2027, 1, 1),
+            },
+        )(),
     },  # fmt: skip
 }
 for question in ("time", "timezone", "days", "currency", "language"):
@@ -107,7 +124,11 @@ def test_message_renders_into_text_telegram_accepts(lang: str, name: str) -> Non
 def test_labels_fit_buttons_and_menus(lang: str) -> None:
     for name in label_names(lang):
         text = label(name, lang, **LABELS.get(name, {}))
-        assert 0 < len(text) <= 64 if name.startswith("buttons/") and "stale" not in name else 0 < len(text) <= 200
+        assert (
+            0 < len(text) <= 64
+            if name.startswith("buttons/") and "stale" not in name
+            else 0 < len(text) <= 200
+        )
 
 
 def test_money_and_dates_follow_the_locale() -> None:

@@ -39,14 +39,20 @@ async def test_a_dedupe_key_schedules_once_and_moves_a_pending_row(
     assert rows[0].status == OutboxStatus.PENDING
 
 
-async def test_a_sent_row_is_never_scheduled_again(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_a_sent_row_is_never_scheduled_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         user = await make_user(session)
-        await outbox.schedule(session, user_id=user.id, kind="k", dedupe_key="k:1", due_at=NOW, now=NOW)
+        await outbox.schedule(
+            session, user_id=user.id, kind="k", dedupe_key="k:1", due_at=NOW, now=NOW
+        )
         [row] = await outbox.claim_due(session, now=NOW, worker="a", limit=10)
         row.status = OutboxStatus.SENT
     async with sessions.begin() as session:
-        await outbox.schedule(session, user_id=user.id, kind="k", dedupe_key="k:1", due_at=NOW, now=NOW)
+        await outbox.schedule(
+            session, user_id=user.id, kind="k", dedupe_key="k:1", due_at=NOW, now=NOW
+        )
         assert await outbox.claim_due(session, now=NOW, worker="a", limit=10) == []
 
 
@@ -61,7 +67,12 @@ async def test_claim_takes_due_rows_oldest_first_and_only_once(
                 due_at=NOW - timedelta(minutes=i), now=NOW,
             )  # fmt: skip
         await outbox.schedule(
-            session, user_id=user.id, kind="k", dedupe_key="later", due_at=NOW + timedelta(hours=1), now=NOW
+            session,
+            user_id=user.id,
+            kind="k",
+            dedupe_key="later",
+            due_at=NOW + timedelta(hours=1),
+            now=NOW,
         )
     async with sessions.begin() as session:
         first = await outbox.claim_due(session, now=NOW, worker="a", limit=3)
@@ -77,10 +88,15 @@ async def test_a_stale_claim_is_retaken_and_the_old_worker_loses_it(
 ) -> None:
     async with sessions.begin() as session:
         user = await make_user(session)
-        await outbox.schedule(session, user_id=user.id, kind="k", dedupe_key="k", due_at=NOW, now=NOW)
+        await outbox.schedule(
+            session, user_id=user.id, kind="k", dedupe_key="k", due_at=NOW, now=NOW
+        )
         [row] = await outbox.claim_due(session, now=NOW, worker="dead", limit=10)
     async with sessions.begin() as session:
-        assert await outbox.claim_due(session, now=NOW + timedelta(minutes=1), worker="b", limit=10) == []
+        assert (
+            await outbox.claim_due(session, now=NOW + timedelta(minutes=1), worker="b", limit=10)
+            == []
+        )
     later = NOW + outbox.STALE_CLAIM + timedelta(seconds=1)
     async with sessions.begin() as session:
         [retaken] = await outbox.claim_due(session, now=later, worker="b", limit=10)
@@ -94,9 +110,16 @@ async def test_cancel_by_kind_and_prefix(sessions: async_sessionmaker[AsyncSessi
     async with sessions.begin() as session:
         user = await make_user(session)
         other = await make_user(session, telegram_id=2)
-        for key, kind, owner in [("quote:1:7d", "quote", user), ("quote:1:2d", "quote", user),
-                                 ("checkin:1", "checkin", user), ("quote:2:7d", "quote", other)]:  # fmt: skip
-            await outbox.schedule(session, user_id=owner.id, kind=kind, dedupe_key=key, due_at=NOW, now=NOW)
+        rows = [
+            ("quote:1:7d", "quote", user),
+            ("quote:1:2d", "quote", user),
+            ("checkin:1", "checkin", user),
+            ("quote:2:7d", "quote", other),
+        ]
+        for key, kind, owner in rows:
+            await outbox.schedule(
+                session, user_id=owner.id, kind=kind, dedupe_key=key, due_at=NOW, now=NOW
+            )
         assert await outbox.cancel(session, user_id=user.id, key_prefix="quote:1:") == 2
         assert await outbox.cancel(session, user_id=user.id, kinds=["checkin"]) == 1
         pending = await session.scalar(
@@ -106,11 +129,15 @@ async def test_cancel_by_kind_and_prefix(sessions: async_sessionmaker[AsyncSessi
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_concurrent_claimers_never_share_a_row(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_concurrent_claimers_never_share_a_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         user = await make_user(session)
         for i in range(200):
-            await outbox.schedule(session, user_id=user.id, kind="k", dedupe_key=f"k:{i}", due_at=NOW, now=NOW)
+            await outbox.schedule(
+                session, user_id=user.id, kind="k", dedupe_key=f"k:{i}", due_at=NOW, now=NOW
+            )
 
     async def claimer(name: str) -> list[int]:
         taken: list[int] = []

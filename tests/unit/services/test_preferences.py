@@ -90,7 +90,14 @@ def test_unreadable_days(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("eur", "EUR"), ("€", "EUR"), ("$", "USD"), ("chf", "CHF"), ("XYZ", None), ("euro dollars", None)],
+    [
+        ("eur", "EUR"),
+        ("€", "EUR"),
+        ("$", "USD"),
+        ("chf", "CHF"),
+        ("XYZ", None),
+        ("euro dollars", None),
+    ],
 )
 def test_parse_currency(text: str, code: str | None) -> None:
     assert preferences.parse_currency(text) == code
