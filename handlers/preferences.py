@@ -95,8 +95,8 @@ def day_names(mask: int, lang: str) -> list[str]:
 
 
 def zone_label(zone: str, lang: str) -> str:
-    if zone.startswith("UTC"):
-        return zone
+    if zone.startswith("UTC") or zone in preferences.ZONE_LABELS:
+        return preferences.ZONE_LABELS.get(zone, zone)
     return str(get_timezone_location(zone, locale=BABEL_LOCALES[lang], return_city=True))
 
 

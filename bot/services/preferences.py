@@ -33,6 +33,8 @@ ZONE_CHOICES = {
         "Australia/Sydney",
     ),
 }
+# Babel names this zone after its canonical twin (Toronto); people there say Montréal.
+ZONE_LABELS = {"America/Montreal": "Montréal"}
 # Cities people type that have no zone of their own.
 CITY_ZONES = {
     "lyon": "Europe/Paris", "marseille": "Europe/Paris", "toulouse": "Europe/Paris",
