@@ -250,6 +250,11 @@ class CallbackQueryRecord:
     answered: bool = False
     answer: dict[str, Any] | None = None
 
+    @property
+    def answer_text(self) -> str | None:
+        """The text the bot showed for this press, if it answered with one."""
+        return None if self.answer is None else self.answer.get("text")
+
 
 @dataclass(frozen=True)
 class RequestRecord:

@@ -1006,8 +1006,10 @@ class BotApiSandbox:
                 if size is None:
                     raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
                 width, height = size
-                if width + height > 10000 or min(width, height) == 0 or (
-                    max(width, height) / min(width, height) > 20
+                if (
+                    width + height > 10000
+                    or min(width, height) == 0
+                    or (max(width, height) / min(width, height) > 20)
                 ):
                     raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
             return self._new_file(
@@ -1019,9 +1021,7 @@ class BotApiSandbox:
                 return known
             if value.startswith(("http://", "https://")):
                 name = value.rstrip("/").rsplit("/", 1)[-1] or None
-                return self._new_file(
-                    kind, None, name, mimetypes.guess_type(value)[0], url=value
-                )
+                return self._new_file(kind, None, name, mimetypes.guess_type(value)[0], url=value)
         raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
 
     def _edit_target(self, params: dict[str, Any]) -> tuple[ChatState, StoredMessage]:
@@ -1107,9 +1107,9 @@ class BotApiSandbox:
             url=url,
             secret_token=str(secret) if secret else None,
             max_connections=max_connections,
-            allowed_updates=list(allowed) if isinstance(allowed, list) else (
-                previous.allowed_updates if previous else None
-            ),
+            allowed_updates=list(allowed)
+            if isinstance(allowed, list)
+            else (previous.allowed_updates if previous else None),
             has_custom_certificate=isinstance(params.get("certificate"), UploadedFile),
             ip_address=params.get("ip_address"),
         )

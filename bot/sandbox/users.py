@@ -84,14 +84,32 @@ class SandboxUser:
         stored = self._sandbox._new_file("document", data, filename, mime_type)
         return self._send(media="document", file=stored, caption=caption or None)
 
-    async def press(self, message: MessageRef, button: ButtonRef) -> str:
+    async def press(
+        self, message: MessageRef, button: ButtonRef, *, allow_stale: bool = True
+    ) -> str:
         """Press an inline button by its text, callback_data or (row, col); returns the query id.
 
-        Raises LookupError (listing the buttons there are) when the message has no such button.
+        The current keyboard is searched first; with ``allow_stale`` an earlier version of the
+        message's keyboard is searched too, as a client that has not seen the edit yet could
+        still press it. Raises LookupError (listing the buttons) when there is no such button.
         """
         stored = self._stored(message)
         rows = stored.buttons
-        text, data = self._find_button(stored, rows, button)
+        stale = False
+        try:
+            text, data = self._find_button(stored, rows, button)
+        except LookupError:
+            older = [inline_buttons(version) for version in reversed(stored.history)]
+            found = None
+            for old_rows in older if allow_stale else []:
+                try:
+                    found = self._find_button(stored, old_rows, button)
+                    break
+                except LookupError:
+                    continue
+            if found is None:
+                raise
+            (text, data), stale = found, True
         if data is None:
             raise LookupError(
                 f"button {text!r} on message #{stored.message_id} has no callback_data; "
@@ -100,7 +118,8 @@ class SandboxUser:
         sandbox = self._sandbox
         record = sandbox._new_callback_query(self, stored, data)
         state = sandbox._chat_state(self.chat_id)
-        sandbox._add_event(state, "press", "user", f"[{text}] ({data})", stored.message_id)
+        label = f"[{text}] ({data})" + (" from an older keyboard" if stale else "")
+        sandbox._add_event(state, "press", "user", label, stored.message_id)
         sandbox._enqueue_update(
             "callback_query",
             {
@@ -192,7 +211,9 @@ class SandboxUser:
         )
 
     async def wait_for_answer(
-        self, query_id: str, timeout: float = 5.0  # noqa: ASYNC109
+        self,
+        query_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> CallbackQueryRecord:
         """The callback query once the bot has answered it."""
         query = self._sandbox.callback_queries[query_id]

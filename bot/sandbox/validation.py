@@ -12,6 +12,7 @@ from .models import ApiError, UploadedFile
 from .spec import ApiSpec, FieldSpec
 
 __all__ = [
+    "PTB_DEFAULT_PARAMETERS",
     "MAX_CALLBACK_DATA_BYTES",
     "MAX_CAPTION_LENGTH",
     "MAX_TEXT_LENGTH",
@@ -81,6 +82,19 @@ _BOOL_NAMES = frozenset(
 )
 _TEXT_NAMES = frozenset({"text", "caption", "description", "short_description", "name"})
 
+# python-telegram-bot's Defaults put these into every call that goes through its message helper,
+# even methods without such a parameter (e.g. parse_mode on editMessageReplyMarkup). Telegram
+# ignores them, and the bot cannot avoid them, so the sandbox drops them instead of refusing.
+PTB_DEFAULT_PARAMETERS = frozenset(
+    {
+        "parse_mode",
+        "disable_notification",
+        "protect_content",
+        "link_preview_options",
+        "allow_sending_without_reply",
+    }
+)
+
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _URL_RE = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
@@ -99,6 +113,8 @@ def coerce_params(method: str, raw: dict[str, Any], spec: ApiSpec | None) -> dic
     for name, value in raw.items():
         field_spec = fields.get(name)
         if field_spec is None:
+            if name in PTB_DEFAULT_PARAMETERS:
+                continue
             # Telegram ignores unknown parameters; the sandbox refuses them to catch typos.
             raise _bad(f"unknown parameter {name}")
         params[name] = _coerce(field_spec, value)

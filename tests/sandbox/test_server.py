@@ -133,6 +133,19 @@ async def test_unknown_parameter_and_missing_required_one_are_refused(
     assert (status, body["description"]) == (400, "Bad Request: unknown parameter parse_mod")
     status, body = await call(client, sandbox, "sendMessage", text="x")
     assert (status, body["description"]) == (400, 'Bad Request: parameter "chat_id" is required')
+    # What python-telegram-bot's Defaults add to every message call is ignored, like Telegram.
+    _, body = await call(client, sandbox, "sendMessage", chat_id=7, text="kb")
+    status, _ = await call(
+        client,
+        sandbox,
+        "editMessageReplyMarkup",
+        chat_id=7,
+        message_id=body["result"]["message_id"],
+        reply_markup=keyboard({"text": "a", "callback_data": "a"}),
+        parse_mode="HTML",
+        disable_notification=True,
+    )
+    assert status == 200
     status, body = await call(client, sandbox, "sendMessage", chat_id=7)
     assert (status, body["description"]) == (400, "Bad Request: message text is empty")
 
@@ -720,8 +733,14 @@ async def test_pressing_a_missing_button_and_waiting_in_vain_explain_themselves(
         await user.press(body["result"], "Stop")
     with pytest.raises(LookupError):
         await user.press(body["result"], (1, 0))
-    assert (await user.next_message())["text"] == "q"
-    with pytest.raises(TimeoutError, match=r"(?s)transcript tail:.*bot #1: q"):
+    # A button from before an edit can still be pressed (a client may not have seen the edit).
+    await call(client, sandbox, "editMessageText", chat_id=7, message_id=1, text="q2")
+    assert await user.press(1, "go")
+    with pytest.raises(LookupError):
+        await user.press(1, "go", allow_stale=False)
+    assert "from an older keyboard" in user.transcript()
+    assert (await user.next_message())["text"] == "q2"
+    with pytest.raises(TimeoutError, match=r"(?s)transcript tail:.*bot edited #1: q2"):
         await user.next_message(timeout=0.05)
 
 

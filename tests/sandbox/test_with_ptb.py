@@ -16,6 +16,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -51,7 +52,9 @@ def build_app(sandbox: BotApiSandbox, errors: Errors) -> Application:
         query = update.callback_query
         assert query is not None
         await query.answer("Saved")
-        await query.edit_message_text("<i>Marked done</i>", parse_mode=ParseMode.HTML)
+        # With Defaults, PTB adds parse_mode here too; the sandbox must tolerate it like Telegram.
+        await query.edit_message_reply_markup(reply_markup=None)
+        await query.edit_message_text("<i>Marked done</i>")
 
     async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None
@@ -72,6 +75,7 @@ def build_app(sandbox: BotApiSandbox, errors: Errors) -> Application:
         .token(sandbox.token)
         .base_url(sandbox.base_url)
         .base_file_url(sandbox.base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, disable_notification=True))
         .build()
     )
     app.add_handler(CommandHandler("start", start))
@@ -125,7 +129,8 @@ async def test_start_reply_press_and_edit(
     edited = await user.wait_for(lambda m: m.get("text") == "Marked done")
     assert edited["message_id"] == reply["message_id"]
     assert edited["entities"] == [{"type": "italic", "offset": 0, "length": 11}]
-    assert "reply_markup" not in edited  # edit_message_text without markup drops the keyboard
+    assert "reply_markup" not in edited
+    assert len(sandbox.message(1001, reply["message_id"]).history) == 2  # markup, then text
     await sandbox.wait_idle()
     assert [m.sender for m in sandbox.transcript(1001)] == ["user", "bot"]
     assert "user pressed [Done ✅]" in user.transcript()
