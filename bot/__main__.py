@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.db.migrate import upgrade_to_head
+from bot.db.migrate import schema_is_current, upgrade_to_head
 from bot.db.session import create_engine
 from bot.logs import configure_logging
 
@@ -50,8 +50,11 @@ def fail(message: str) -> int:
     return 2
 
 
-async def prepare_database(settings: Settings) -> None:
-    """Create the SQLite folder if needed, check the database answers, apply migrations."""
+async def prepare_database(settings: Settings, *, migrate: bool = True) -> None:
+    """Create the SQLite folder if needed, check the database answers, apply migrations.
+
+    Without `migrate`, a schema behind the code stops the bot: another step migrates first.
+    """
     url = make_url(settings.database_url)
     if settings.is_sqlite and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +62,13 @@ async def prepare_database(settings: Settings) -> None:
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        await upgrade_to_head(engine)
+        if migrate:
+            await upgrade_to_head(engine)
+        elif not await schema_is_current(engine):
+            raise ConfigError(
+                "the database schema is behind this version: run `prospect-coach migrate` "
+                "first (MIGRATE_ON_START=false is set)"
+            )
     except (OSError, Exception) as exc:  # drivers raise many types; all mean "cannot use it"
         if isinstance(exc, ConfigError):
             raise
@@ -86,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         settings = load_settings(require_token=args.command == "run")
         configure_logging(settings.log_level, secrets=[settings.token.get()])
-        asyncio.run(prepare_database(settings))
+        asyncio.run(
+            prepare_database(
+                settings, migrate=args.command == "migrate" or settings.migrate_on_start
+            )
+        )
         if args.command == "migrate":
             print("database schema is up to date")
             return 0
@@ -98,19 +111,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(settings: Settings, *, webhook: bool) -> int:
-    from telegram import Update
-
     from bot.app import build_application
-    from bot.webhook import serve
+    from bot.runner import serve, single_sqlite_process
 
     if webhook and (not settings.webhook_url or not settings.webhook_secret):
         raise ConfigError("run --webhook needs WEBHOOK_URL (https://...) and WEBHOOK_SECRET set")
-    # The schema is already current (prepare_database): post_init need not migrate again.
-    application = build_application(settings, migrate=False)
-    if webhook:
-        asyncio.run(serve(application, settings))
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    with single_sqlite_process(settings):
+        # The schema is already current (prepare_database): post_init need not migrate again.
+        application = build_application(settings, migrate=False)
+        asyncio.run(serve(application, settings, webhook=webhook))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import cast
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions
@@ -17,6 +18,7 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.db.migrate import upgrade_to_head
 from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
 from bot.i18n import LANGUAGES, label
 from handlers.errors import error_handler
@@ -45,7 +47,10 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .rate_limiter(PacedRateLimiter())
+        .rate_limiter(
+            # A paid broadcast may go up to 1000 a second; the per-chat limit still holds.
+            PacedRateLimiter(overall_rate=900.0 if settings.paid_broadcast else 29.0)
+        )
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -64,7 +69,13 @@ def build_application(
     data.engine = create_engine(settings.database_url)
     data.sessions = create_sessionmaker(data.engine)
     data.dispatcher = Dispatcher(
-        sessions=data.sessions, bot=application.bot, clock=data.clock, kinds=scheduled_kinds()
+        sessions=data.sessions,
+        bot=application.bot,
+        clock=data.clock,
+        kinds=scheduled_kinds(),
+        leadership=DispatchLeadership(data.engine),
+        paid_broadcast=settings.paid_broadcast,
+        claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
     )
     data.migrate_on_start = migrate
 
@@ -93,6 +104,7 @@ async def _post_init(application: BotApplication) -> None:
 
 
 async def _post_shutdown(application: BotApplication) -> None:
+    await application.bot_data.dispatcher.shutdown()
     await application.bot_data.engine.dispose()
 
 

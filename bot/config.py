@@ -51,6 +51,9 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
     log_level: str = "INFO"
+    paid_broadcast: bool = False
+    claim_timeout_seconds: float = 300.0
+    migrate_on_start: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,6 +91,17 @@ def _acceptable_webhook_url(url: str) -> bool:
     if parsed.scheme == "https":
         return bool(parsed.hostname)
     return parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
@@ -146,4 +160,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         webhook_listen=env.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         webhook_port=int(port),
         log_level=level,
+        paid_broadcast=_flag(env, "PAID_BROADCAST"),
+        claim_timeout_seconds=_number(env, "CLAIM_TIMEOUT_SECONDS", 300, minimum=1),
+        migrate_on_start=_flag(env, "MIGRATE_ON_START", default=True),
     )

@@ -1,32 +1,42 @@
-"""Webhook mode: an aiohttp server that checks Telegram's secret header before taking an update."""
+"""Webhook HTTP routes: check Telegram's secret, store the update durably, then answer 200."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
-import signal
+from typing import Protocol
 from urllib.parse import urlparse
 
 from aiohttp import web
-from sqlalchemy import text
-from telegram import Update
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
 
 from bot.config import Settings
 from bot.context import BotApplication
+from bot.db import inbox
+from bot.db.models import OutboxMessage, OutboxStatus
+from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024
+
+
+class Notifiable(Protocol):
+    def notify(self) -> None: ...
 
 
 def webhook_path(settings: Settings) -> str:
     return urlparse(settings.webhook_url or "").path or "/telegram"
 
 
-def build_web_app(application: BotApplication, settings: Settings) -> web.Application:
-    """The HTTP routes: the webhook itself and /healthz."""
+def build_web_app(
+    application: BotApplication, settings: Settings, worker: Notifiable
+) -> web.Application:
+    """The routes: the webhook, /healthz and /metrics."""
     secret = settings.webhook_secret.get().encode() if settings.webhook_secret else b""
+    data = application.bot_data
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -35,51 +45,44 @@ def build_web_app(application: BotApplication, settings: Settings) -> web.Applic
             logger.warning("webhook call refused: missing or wrong secret token")
             return web.Response(status=403, text="forbidden")
         try:
-            update = Update.de_json(json.loads(await request.read()), application.bot)
+            payload = json.loads(await request.read())
+            update_id = int(payload["update_id"])
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="bad update")
-        if update is not None:
-            await application.update_queue.put(update)
+        # Stored before Telegram hears 200: a crash after this line loses nothing, and a
+        # redelivered update_id is recognised and handled once.
+        async with data.sessions.begin() as session:
+            new = await inbox.store(session, update_id, payload, data.clock.now())
+        if new:
+            worker.notify()
         return web.Response(text="ok")
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            async with application.bot_data.engine.connect() as conn:
+            async with data.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:
             logger.exception("health check: database unreachable")
             return web.json_response({"status": "database unreachable"}, status=503)
         return web.json_response({"status": "ok"})
 
-    app = web.Application(client_max_size=1024 * 1024)
+    async def metrics(_request: web.Request) -> web.Response:
+        now = data.clock.now()
+        async with data.sessions() as session:
+            depth, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxMessage.due_at)).where(
+                        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
+                    )
+                )
+            ).one()
+        METRICS.outbox_depth.set(depth)
+        METRICS.outbox_lag.set((now - oldest).total_seconds() if oldest else 0)
+        body = generate_latest(METRICS.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app.router.add_post(webhook_path(settings), receive)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     return app
-
-
-async def serve(application: BotApplication, settings: Settings) -> None:
-    """Register the webhook with Telegram and serve until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with application:
-        assert settings.webhook_secret is not None
-        await application.bot.set_webhook(
-            url=settings.webhook_url or "",
-            secret_token=settings.webhook_secret.get(),
-            allowed_updates=Update.ALL_TYPES,
-        )
-        await application.start()
-        runner = web.AppRunner(build_web_app(application, settings), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.webhook_listen, settings.webhook_port)
-        await site.start()
-        logger.info(
-            "webhook server listening on %s:%s", settings.webhook_listen, settings.webhook_port
-        )
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-            await application.stop()

@@ -8,10 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x50C0_0001
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -25,6 +27,11 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the schema to the latest revision (a no-op when it is already there)."""
 
     def run(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time; the others then find it done.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as conn:

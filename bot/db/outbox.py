@@ -77,7 +77,12 @@ async def cancel(
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, worker: str, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int,
+    stale_after: timedelta = STALE_CLAIM,
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due rows (and stale claims) for this worker, oldest first.
 
@@ -88,7 +93,7 @@ async def claim_due(
         and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now),
         and_(
             OutboxMessage.status == OutboxStatus.CLAIMED,
-            OutboxMessage.claimed_at < now - STALE_CLAIM,
+            OutboxMessage.claimed_at < now - stale_after,
         ),
     )
     query = select(OutboxMessage).where(due).order_by(OutboxMessage.due_at).limit(limit)

@@ -9,7 +9,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -18,7 +18,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.clock import Clock
 from bot.db import outbox
 from bot.db.models import OutboxMessage, OutboxStatus, User
+from bot.delivery.leader import DispatchLeadership
 from bot.delivery.outgoing import Outgoing, ScheduledKind
+from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,9 @@ class Dispatcher:
         kinds: Mapping[str, ScheduledKind],
         worker: str | None = None,
         batch_size: int = BATCH_SIZE,
+        leadership: DispatchLeadership | None = None,
+        paid_broadcast: bool = False,
+        claim_timeout: timedelta = outbox.STALE_CLAIM,
     ) -> None:
         self._sessions = sessions
         self._bot = bot
@@ -62,16 +67,39 @@ class Dispatcher:
         self._worker = worker or worker_name()
         self._batch_size = batch_size
         self._lock = asyncio.Lock()
+        self._leadership = leadership
+        self._paid_broadcast = paid_broadcast
+        self._claim_timeout = claim_timeout
+        self._stopping = False
+
+    def request_stop(self) -> None:
+        """Stop claiming; messages already being sent finish, claimed ones go back to pending."""
+        self._stopping = True
+
+    async def shutdown(self) -> None:
+        self.request_stop()
+        async with self._lock:  # wait for the tick in progress
+            pass
+        if self._leadership is not None:
+            await self._leadership.release()
 
     async def tick(self) -> TickReport:
         """Deliver everything due now, batch after batch; overlapping ticks wait their turn."""
         report = TickReport()
+        if self._stopping or self._lock.locked():
+            return report
+        if self._leadership is not None and not await self._leadership.acquire():
+            return report
         async with self._lock:
-            while True:
+            while not self._stopping:
                 now = self._clock.now()
                 async with self._sessions.begin() as session:
                     rows = await outbox.claim_due(
-                        session, now=now, worker=self._worker, limit=self._batch_size
+                        session,
+                        now=now,
+                        worker=self._worker,
+                        limit=self._batch_size,
+                        stale_after=self._claim_timeout,
                     )
                     claims = [(row.id, row.user_id) for row in rows]
                 if not claims:
@@ -83,10 +111,14 @@ class Dispatcher:
                 await asyncio.gather(
                     *(self._deliver_in_turn(ids, report) for ids in by_user.values())
                 )
+            return report
 
     async def _deliver_in_turn(self, row_ids: list[int], report: TickReport) -> None:
         # One chat's messages go one after the other, a second apart.
         for position, row_id in enumerate(row_ids):
+            if self._stopping:
+                await self._release(row_id)
+                continue
             if position:
                 await asyncio.sleep(PER_CHAT_SPACING_SECONDS)
             try:
@@ -94,6 +126,17 @@ class Dispatcher:
             except Exception:
                 logger.exception("outbox row %s could not be delivered", row_id)
                 await self._settle(row_id, OutboxStatus.FAILED, "internal error", report)
+
+    async def _release(self, row_id: int) -> None:
+        """Hand a claimed, unsent row back so the next dispatcher sends it without waiting."""
+        async with self._sessions.begin() as session:
+            row = await outbox.get_claimed(session, row_id, self._worker)
+            if row is not None:
+                row.status, row.claimed_by, row.attempts = (
+                    OutboxStatus.PENDING,
+                    None,
+                    row.attempts - 1,
+                )
 
     async def _deliver(self, row_id: int, report: TickReport) -> None:
         now = self._clock.now()
@@ -138,16 +181,22 @@ class Dispatcher:
                     for row in outgoing.rows
                 ]
             )
+        # Paid broadcasts (an owner's opt-in) lift Telegram's 30 a second limit, at a cost.
+        paid = True if self._paid_broadcast else None
         if outgoing.photo is not None:
             return await self._bot.send_photo(
-                chat_id, outgoing.photo, caption=outgoing.text, reply_markup=markup
-            )
+                chat_id, outgoing.photo, caption=outgoing.text, reply_markup=markup,
+                allow_paid_broadcast=paid,
+            )  # fmt: skip
         if outgoing.document is not None:
             name, content = outgoing.document
             return await self._bot.send_document(
-                chat_id, content, filename=name, caption=outgoing.text, reply_markup=markup
-            )
-        return await self._bot.send_message(chat_id, outgoing.text, reply_markup=markup)
+                chat_id, content, filename=name, caption=outgoing.text, reply_markup=markup,
+                allow_paid_broadcast=paid,
+            )  # fmt: skip
+        return await self._bot.send_message(
+            chat_id, outgoing.text, reply_markup=markup, allow_paid_broadcast=paid
+        )
 
     async def _sent(self, row_id: int, message: Message, report: TickReport) -> None:
         now = self._clock.now()
@@ -161,6 +210,7 @@ class Dispatcher:
             if user is not None and kind is not None and kind.after_sent is not None:
                 await kind.after_sent(session, row, user, message.message_id, now)
         report.sent += 1
+        METRICS.messages_sent.inc()
 
     async def _user_blocked(self, row_id: int, reason: str, report: TickReport) -> None:
         """The user blocked the bot: stop everything for them until they /start again."""
@@ -176,6 +226,7 @@ class Dispatcher:
                 await outbox.cancel(session, user_id=user.id)
         report.failed += 1
         report.errors["blocked"] += 1
+        METRICS.send_errors.labels("blocked").inc()
         logger.info("user of outbox row %s blocked the bot; their messages are cancelled", row_id)
 
     async def _retry(
@@ -198,6 +249,7 @@ class Dispatcher:
             row.status, row.due_at, row.claimed_by = OutboxStatus.PENDING, now + backoff, None
         report.retried += 1
         report.errors[reason.split(":", 1)[0]] += 1
+        METRICS.send_errors.labels(reason.split(":", 1)[0]).inc()
         logger.info("outbox row %s will be retried in %s: %s", row_id, backoff, reason)
 
     async def _settle(
@@ -209,13 +261,9 @@ class Dispatcher:
                 row.status, row.last_error = status, reason
         report.failed += 1
         report.errors[reason.split(":", 1)[0]] += 1
+        METRICS.send_errors.labels(reason.split(":", 1)[0]).inc()
         logger.warning("outbox row %s %s: %s", row_id, status, reason)
 
 
 def _seconds(value: float | timedelta) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)
-
-
-def due_now(row: OutboxMessage, now: datetime) -> timedelta:
-    """How late a row is being sent."""
-    return now - row.due_at

@@ -1,0 +1,43 @@
+"""Prometheus metrics, served at /metrics in webhook mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.updates_handled = Counter(
+            "prospect_coach_updates_handled",
+            "Updates from Telegram handled",
+            registry=self.registry,
+        )
+        self.messages_sent = Counter(
+            "prospect_coach_messages_sent",
+            "Scheduled messages sent from the outbox",
+            registry=self.registry,
+        )
+        self.send_errors = Counter(
+            "prospect_coach_send_errors",
+            "Scheduled sends that failed, by kind of error",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "prospect_coach_outbox_depth",
+            "Scheduled messages due and not sent yet",
+            registry=self.registry,
+        )
+        self.outbox_lag = Gauge(
+            "prospect_coach_outbox_lag_seconds",
+            "How late the oldest due, unsent message is",
+            registry=self.registry,
+        )
+
+
+METRICS = Metrics()
