@@ -45,6 +45,8 @@ class DialogName(StrEnum):
     ONBOARDING = "onboarding"
     SETTINGS = "settings"
     QUOTE = "quote"
+    PLAN = "plan"
+    GOAL = "goal"
 
 
 class OutboxStatus(StrEnum):
