@@ -1,0 +1,115 @@
+"""Queries the coaching reads: a user's check-ins, activity, quotes, plan, goal and diagnoses."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    ActivityEntry,
+    BlockSession,
+    CheckIn,
+    Diagnosis,
+    Goal,
+    OutboxMessage,
+    OutboxStatus,
+    PlanBlock,
+    Quote,
+    QuoteStatus,
+)
+
+
+async def checkins_between(
+    session: AsyncSession, user_id: int, first: date, last: date
+) -> list[CheckIn]:
+    query = (
+        select(CheckIn)
+        .where(CheckIn.user_id == user_id, CheckIn.local_date >= first, CheckIn.local_date <= last)
+        .order_by(CheckIn.local_date)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def activity_between(
+    session: AsyncSession, user_id: int, first: date, last: date
+) -> dict[tuple[date, str], int]:
+    """Activity per (day, kind) from /log and /import alike, between two dates inclusive."""
+    query = (
+        select(ActivityEntry.local_date, ActivityEntry.kind, func.sum(ActivityEntry.count))
+        .where(
+            ActivityEntry.user_id == user_id,
+            ActivityEntry.local_date >= first,
+            ActivityEntry.local_date <= last,
+        )
+        .group_by(ActivityEntry.local_date, ActivityEntry.kind)
+    )
+    return {(day, kind): int(total or 0) for day, kind, total in await session.execute(query)}
+
+
+async def quotes_since(session: AsyncSession, user_id: int, since: date) -> list[Quote]:
+    """Open quotes, and quotes sent or closed since a date."""
+    query = (
+        select(Quote)
+        .where(
+            Quote.user_id == user_id,
+            or_(
+                Quote.status == QuoteStatus.OPEN,
+                Quote.sent_on >= since,
+                Quote.closed_on >= since,
+            ),
+        )
+        .order_by(Quote.sent_on, Quote.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def plan_block_count(session: AsyncSession, user_id: int) -> int:
+    query = select(func.count()).select_from(PlanBlock).where(PlanBlock.user_id == user_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def block_sessions_between(
+    session: AsyncSession, user_id: int, first: date, last: date
+) -> list[BlockSession]:
+    query = (
+        select(BlockSession)
+        .where(
+            BlockSession.user_id == user_id,
+            BlockSession.local_date >= first,
+            BlockSession.local_date <= last,
+        )
+        .order_by(BlockSession.local_date, BlockSession.start_time)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def active_goal(session: AsyncSession, user_id: int) -> Goal | None:
+    query = (
+        select(Goal)
+        .where(Goal.user_id == user_id, Goal.active.is_(True))
+        .order_by(Goal.started_on.desc(), Goal.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def latest_diagnosis(session: AsyncSession, user_id: int, source: str) -> Diagnosis | None:
+    query = (
+        select(Diagnosis)
+        .where(Diagnosis.user_id == user_id, Diagnosis.source == source)
+        .order_by(Diagnosis.on_date.desc(), Diagnosis.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def has_pending(session: AsyncSession, user_id: int, kind: str) -> bool:
+    """Whether the user has a scheduled message of this kind still to send."""
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.user_id == user_id,
+        OutboxMessage.kind == kind,
+        OutboxMessage.status == OutboxStatus.PENDING,
+    )
+    return (await session.execute(query.limit(1))).first() is not None
