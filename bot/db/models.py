@@ -47,6 +47,7 @@ class DialogName(StrEnum):
     QUOTE = "quote"
     PLAN = "plan"
     GOAL = "goal"
+    DIAGNOSE = "diagnose"
 
 
 class OutboxStatus(StrEnum):
