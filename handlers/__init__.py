@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler
 
 from bot.context import BotContext
-from handlers import activity, checkin, help, preferences, text
+from handlers import activity, checkin, help, preferences, quotes, text
 
 
 def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
@@ -15,6 +15,7 @@ def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         *help.handlers(),
         *checkin.handlers(),
         *activity.handlers(),
+        *quotes.handlers(),
         # Last: free text and unknown commands, once every command had its chance.
         *text.handlers(),
     ]

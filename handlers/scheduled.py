@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from bot.delivery.outgoing import ScheduledKind
-from bot.services import checkins
+from bot.services import checkins, quotes
 from handlers import checkin
+from handlers import quotes as quote_handlers
 
 
 def scheduled_kinds() -> dict[str, ScheduledKind]:
     return {
+        quotes.REMINDER_KIND: ScheduledKind(quote_handlers.compose_reminder),
         checkins.CHECKIN_KIND: ScheduledKind(
             checkin.compose_scheduled, checkin.after_scheduled_sent
         ),

@@ -9,7 +9,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.i18n import render
 from bot.services import checkins, onboarding
-from handlers import checkin, preferences
+from handlers import checkin, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
 MAX_TEXT = 4096
@@ -25,6 +25,8 @@ async def on_text(update: Update, context: BotContext) -> None:
         open_checkin = await checkins.open_for_typing(turn.session, turn.user, turn.now)
         if dialog is not None and dialog.name in onboarding.PREFERENCE_DIALOGS:
             text, rows = await preferences.on_typed_answer(turn, dialog, typed)
+        elif dialog is not None and quotes.takes_typed_text(dialog, open_checkin, turn.now):
+            text, rows = await quotes.on_typed_answer(turn, dialog, typed)
         elif open_checkin is not None:
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)
         else:

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from bot.db.models import Quote
 from bot.i18n import LANGUAGES, label, render, template_names
 from bot.sandbox.html_entities import parse_html, utf16_len
 from bot.services.checkins import DaySummary
+from bot.services.quotes import Page, Pipeline
 from bot.services.streaks import Streak
 
 HOSTILE = "<b>&amp; Dupont & Fils</b> 🦄" + "é" * 5000
@@ -86,9 +88,64 @@ for question in ("time", "timezone", "days", "currency", "language"):
     SAMPLES[f"preferences/invalid_{question}"] = {}
     SAMPLES[f"preferences/type_{question}"] = {}
 
+# Quotes: hostile client names, the largest amount, several currencies, expired and open.
+QUOTES = [
+    Quote(
+        id=n, client=HOSTILE[:100], amount=Decimal("1000000000000.00"), currency=currency,
+        sent_on=date(2026, 12, 1), status="open",
+        expires_on=date(2026, 12, 31) + (date(2027, 1, n) - date(2027, 1, 3)),
+    )
+    for n, currency in enumerate(["EUR", "USD", "JPY", "CHF", "XOF"], start=1)
+]  # fmt: skip
+PIPELINE = Pipeline(
+    today=date(2026, 12, 31), open_quotes=QUOTES[2:], expired=QUOTES[:2],
+    expiring_this_week=QUOTES[2:],
+    open_value={"EUR": Decimal("999999999999.99"), "JPY": Decimal(5)},
+    signed_this_month={"USD": Decimal("12.5")}, signed_count=3, lost_count=4, win_rate=3 / 7,
+    without_follow_up=2,
+)  # fmt: skip
+QUOTE = QUOTES[0]
+SAMPLES.update(
+    {
+        "quotes/ask_amount": {"client": HOSTILE},
+        "quotes/ask_client": {},
+        "quotes/ask_date": {},
+        "quotes/ask_extend": {"quote": QUOTE, "today": date(2026, 12, 31)},
+        "quotes/ask_extend_typed": {},
+        "quotes/ask_validity": {"client": HOSTILE},
+        "quotes/cancelled": {},
+        "quotes/confirm_delete": {"quote": QUOTE},
+        "quotes/deleted": {"quote": QUOTE},
+        "quotes/empty": {},
+        "quotes/extended": {"quote": QUOTE},
+        "quotes/invalid": {
+            "code": "currency_unknown", "details": {"currency": HOSTILE}, "step": "line",
+            "day": None,
+        },
+        "quotes/list": {
+            "page": Page(QUOTES, number=1, count=3, first_index=6), "pipeline": PIPELINE,
+            "today": date(2026, 12, 31),
+        },
+        "quotes/lost": {"quote": QUOTE},
+        "quotes/not_available": {},
+        "quotes/reminder": {"quote": QUOTE, "days_left": -1},
+        "quotes/saved": {"quote": QUOTE, "today": date(2026, 12, 1)},
+        "quotes/signed": {"quote": QUOTE},
+        "quotes/start_over": {},
+        "quotes/totals": {"pipeline": PIPELINE},
+    }
+)  # fmt: skip
+
 LABELS: dict[str, dict[str, Any]] = {
     "buttons/day_toggle": {"day": "Mon", "on": True},
     "buttons/later_ok": {"at": time(10, 5)},
+    "buttons/quote_signed": {"n": 100},
+    "buttons/quote_lost": {"n": None},
+    "buttons/quote_extend": {"n": 100},
+    "buttons/quote_delete": {"n": None},
+    "buttons/quote_days": {"days": 60},
+    "buttons/quote_plus_days": {"days": 30},
+    "buttons/quote_too_long": {"max_days": 365},
 }
 
 

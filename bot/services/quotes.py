@@ -1,0 +1,489 @@
+"""Quotes: registering proposals, the open pipeline, and reminders before they expire.
+
+A quote is not business until it is signed: every quote gets an expiry date, the owner is
+reminded to follow up before it lapses, and the pipeline only counts what is still valid.
+
+Rules:
+- A quote is valid to the end of its expiry day in the owner's time zone. From the next local
+  day it is *expired*: out of the open pipeline, but it can still be marked signed or lost, or
+  extended.
+- An expired quote nobody answered about for `LOST_AFTER_DAYS` (14) days counts as lost. This
+  is computed, not stored: the row stays "open" (a late "signed" from an old reminder still
+  works) and every total, count and win rate treats it as lost from day expiry + 15.
+- Reminders go out at the owner's check-in time, local: 7 days and 2 days before expiry, on the
+  expiry day, and the day after ("did they sign?"). A reminder before expiry that falls on a day
+  without check-in moves to the check-in day before; the day-after one moves to the next
+  check-in day (it asks about what happened, so it cannot come earlier). Two reminders moved
+  onto one day become one (the later).
+- When a quote is registered or extended, reminders whose time has passed are dropped, except
+  that a quote expiring today or tomorrow gets one reminder right away (due now).
+- Signed, lost, extended or deleted: the quote's pending reminders are cancelled (or moved to
+  the new expiry). At send time a reminder re-checks that the quote is still open with the same
+  expiry, and that what it says is still true (not yet expired; for the day-after one, not yet
+  counted lost); one more than `LATE_LIMIT` late before expiry is dropped.
+- Signed logs one deal for the owner's local day (`ActivityEntry` kind "deals", source "quote").
+  A tap on a reminder's button marks the quote followed up (`followed_up_on`, local date).
+- Money is summed per currency (never EUR + USD). "Signed this month" is the owner's local
+  calendar month. The win rate is signed / (signed + lost) over every closed quote, counted-lost
+  ones included; None before any quote is closed.
+- A guided /quote keeps its step and answers in the user's Dialog row (name "quote"), so it
+  survives restarts and replicas; a guided answer older than `DIALOG_TTL` is forgotten.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from enum import StrEnum
+from typing import NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import outbox, users
+from bot.db import quotes as queries
+from bot.db.models import ActivityEntry, Dialog, DialogName, OutboxMessage, Quote, QuoteStatus, User
+from bot.services import schedule
+from bot.services.activity_input import ActivityKind
+from bot.services.preferences import zone
+from bot.services.quote_input import (
+    MAX_VALIDITY_DAYS,
+    QuoteDraft,
+    QuoteInputError,
+    parse_amount,
+    parse_client,
+    parse_validity,
+)
+
+REMINDER_KIND = "quote_reminder"
+LOST_AFTER_DAYS = 14
+EXPIRING_SOON_DAYS = 7  # "expiring this week": today and the 6 days after
+FOLLOW_UP_GRACE_DAYS = 7  # an open quote this old and never followed up counts "without follow-up"
+LATE_LIMIT = timedelta(hours=12)
+DIALOG_TTL = timedelta(hours=24)
+VALIDITY_CHOICES = (15, 30, 45, 60)
+EXTEND_CHOICES = (15, 30)
+PAGE_SIZE = 5
+DEAL_SOURCE = "quote"
+
+
+class Which(StrEnum):
+    """Which reminder of a quote: days before expiry, or the day after."""
+
+    D7 = "d7"
+    D2 = "d2"
+    D0 = "d0"
+    AFTER = "after"
+
+
+BEFORE_EXPIRY = ((Which.D7, 7), (Which.D2, 2), (Which.D0, 0))
+
+
+class QuoteStep(StrEnum):
+    """The question a guided /quote (or an extension) is waiting for."""
+
+    CLIENT = "client"
+    AMOUNT = "amount"
+    VALIDITY = "validity"
+    EXTEND = "extend"
+
+
+class Reminder(NamedTuple):
+    which: Which
+    day: date  # the local day it is for (today for one sent right away)
+    due_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The owner's quotes as of a local day; money as {currency: total}."""
+
+    today: date
+    open_quotes: list[Quote]  # valid (expiry today or later), soonest expiry first
+    expired: list[Quote]  # expired, not yet counted lost: still waiting for an answer
+    expiring_this_week: list[Quote]  # open quotes expiring within EXPIRING_SOON_DAYS
+    open_value: dict[str, Decimal]
+    signed_this_month: dict[str, Decimal]
+    signed_count: int  # all time
+    lost_count: int  # all time, counted-lost included
+    win_rate: float | None  # signed / (signed + lost), None when nothing is closed
+    without_follow_up: (
+        int  # open or expired quotes sent FOLLOW_UP_GRACE_DAYS+ ago, never followed up
+    )
+
+    @property
+    def listed(self) -> list[Quote]:
+        """What /quotes lists, by expiry: expired ones awaiting an answer, then open ones."""
+        return [*self.expired, *self.open_quotes]
+
+
+@dataclass(frozen=True)
+class Page:
+    quotes: list[Quote]
+    number: int  # 0-based, clamped to the pages there are
+    count: int  # pages, at least 1
+    first_index: int  # 1-based position of quotes[0] in the whole list
+
+
+# ---------------------------------------------------------------------------------------------
+# Time
+
+
+def local_today(user: User, now: datetime) -> date:
+    return schedule.local_date(now, zone(user.timezone))
+
+
+def is_expired(quote: Quote, today: date) -> bool:
+    """Past the end of its expiry day (today is the owner's local date)."""
+    return quote.expires_on < today
+
+
+def counts_as_lost(quote: Quote, today: date) -> bool:
+    """Lost, or expired and unanswered for more than LOST_AFTER_DAYS days."""
+    if quote.status == QuoteStatus.LOST:
+        return True
+    return quote.status == QuoteStatus.OPEN and quote.expires_on < lost_cutoff(today)
+
+
+def lost_cutoff(today: date) -> date:
+    """Open quotes expiring before this date count as lost."""
+    return today - timedelta(days=LOST_AFTER_DAYS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders
+
+
+def reminder_plan(
+    expires_on: date, now: datetime, checkin_at: time, checkin_days: int, tz: tzinfo
+) -> list[Reminder]:
+    """The reminders a quote expiring on `expires_on` gets from `now` on, in time order."""
+    today = schedule.local_date(now, tz)
+    by_day: dict[date, Which] = {}
+    for which, days_before in BEFORE_EXPIRY:  # later reminders overwrite earlier ones on a day
+        day = expires_on - timedelta(days=days_before)
+        by_day[schedule.previous_checkin_day(day, checkin_days) or day] = which
+    planned = sorted(by_day.items())
+    reminders: list[Reminder] = []
+    if expires_on - today <= timedelta(days=1):
+        # Expiring today or tomorrow: the latest reminder already due goes out right away.
+        passed = [(day, which) for day, which in planned if day <= today]
+        if passed:
+            reminders.append(Reminder(passed[-1][1], today, now))
+        planned = [(day, which) for day, which in planned if day > today]
+    for day, which in planned:
+        due_at = schedule.local_moment(day, checkin_at, tz)
+        if due_at > now:
+            reminders.append(Reminder(which, day, due_at))
+    after = _next_checkin_day(expires_on + timedelta(days=1), checkin_days)
+    reminders.append(Reminder(Which.AFTER, after, schedule.local_moment(after, checkin_at, tz)))
+    return reminders
+
+
+def _next_checkin_day(day: date, checkin_days: int) -> date:
+    """The first check-in weekday on or after `day` (the day itself without check-in days)."""
+    for ahead in range(7):
+        candidate = day + timedelta(days=ahead)
+        if checkin_days >> candidate.weekday() & 1:
+            return candidate
+    return day
+
+
+def reminder_key(quote: Quote, which: Which) -> str:
+    # The expiry is part of the key: after an extension the new reminders are new rows, even
+    # where the old one of the same kind was already sent (a sent row is never re-sent).
+    return f"{key_prefix(quote.id)}{quote.expires_on.isoformat()}:{which}"
+
+
+def key_prefix(quote_id: int) -> str:
+    return f"quote:{quote_id}:"
+
+
+async def schedule_reminders(
+    session: AsyncSession, user: User, quote: Quote, now: datetime
+) -> list[Reminder]:
+    """Replace the quote's pending reminders by those of its current expiry."""
+    await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
+    plan = reminder_plan(
+        quote.expires_on, now, user.checkin_time, user.checkin_days, zone(user.timezone)
+    )
+    for reminder in plan:
+        await outbox.schedule(
+            session,
+            user_id=user.id,
+            kind=REMINDER_KIND,
+            dedupe_key=reminder_key(quote, reminder.which),
+            due_at=reminder.due_at,
+            now=now,
+            payload={
+                "quote_id": quote.id,
+                "which": str(reminder.which),
+                "expires_on": quote.expires_on.isoformat(),
+            },
+        )
+    return plan
+
+
+async def due_reminder(
+    session: AsyncSession, user: User, row: OutboxMessage, now: datetime
+) -> Quote | None:
+    """The quote a due reminder is about, or None when the reminder no longer makes sense."""
+    try:
+        quote_id = int(row.payload["quote_id"])
+        which = Which(row.payload["which"])
+        expires_on = date.fromisoformat(row.payload["expires_on"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if user.blocked_at is not None:
+        return None
+    quote = await queries.get(session, user.id, quote_id)
+    if quote is None or quote.status != QuoteStatus.OPEN or quote.expires_on != expires_on:
+        return None
+    today = local_today(user, now)
+    if which == Which.AFTER:
+        return quote if is_expired(quote, today) and not counts_as_lost(quote, today) else None
+    if is_expired(quote, today) or now - row.due_at > LATE_LIMIT:
+        return None
+    return quote
+
+
+# ---------------------------------------------------------------------------------------------
+# Registering and closing
+
+
+async def register(session: AsyncSession, user: User, draft: QuoteDraft, now: datetime) -> Quote:
+    """Store a checked quote (in the owner's currency unless it names one) and plan reminders."""
+    today = local_today(user, now)
+    quote = Quote(
+        user_id=user.id,
+        client=draft.client,
+        amount=draft.amount,
+        currency=draft.currency or user.currency,
+        sent_on=today,
+        expires_on=draft.expires_on,
+        status=QuoteStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(quote)
+    await session.flush()
+    await schedule_reminders(session, user, quote, now)
+    return quote
+
+
+async def get(session: AsyncSession, user: User, quote_id: int) -> Quote | None:
+    """The user's own quote with this id (None for another user's or a deleted one)."""
+    return await queries.get(session, user.id, quote_id)
+
+
+async def note_follow_up(quote: Quote, user: User, now: datetime) -> None:
+    """The owner acted on a reminder about this quote today."""
+    quote.followed_up_on = local_today(user, now)
+    quote.updated_at = now
+
+
+async def mark_signed(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
+    """Signed: closed today, reminders cancelled, a deal logged; False if it was not open."""
+    if quote.status != QuoteStatus.OPEN:
+        return False
+    today = local_today(user, now)
+    quote.status, quote.closed_on, quote.updated_at = QuoteStatus.SIGNED, today, now
+    session.add(
+        ActivityEntry(
+            user_id=user.id,
+            local_date=today,
+            kind=ActivityKind.DEALS,
+            count=1,
+            source=DEAL_SOURCE,
+            created_at=now,
+        )
+    )
+    await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
+    await session.flush()
+    return True
+
+
+async def mark_lost(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
+    """Lost: closed today, reminders cancelled; False if it was not open."""
+    if quote.status != QuoteStatus.OPEN:
+        return False
+    quote.status, quote.closed_on, quote.updated_at = QuoteStatus.LOST, local_today(user, now), now
+    await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
+    await session.flush()
+    return True
+
+
+def extended_by(quote: Quote, days: int, today: date) -> date:
+    """The expiry `days` after the current one (after today if it has already expired)."""
+    expires_on = max(quote.expires_on, today) + timedelta(days=days)
+    if (expires_on - today).days > MAX_VALIDITY_DAYS:
+        raise QuoteInputError("validity_too_long", {"max_days": str(MAX_VALIDITY_DAYS)})
+    return expires_on
+
+
+async def extend(
+    session: AsyncSession, user: User, quote: Quote, expires_on: date, now: datetime
+) -> bool:
+    """Give an open quote a new expiry (today to a year ahead) and move its reminders."""
+    if quote.status != QuoteStatus.OPEN:
+        return False
+    today = local_today(user, now)
+    if expires_on < today:
+        raise QuoteInputError("expiry_in_past", {"date": expires_on.isoformat()})
+    if (expires_on - today).days > MAX_VALIDITY_DAYS:
+        raise QuoteInputError("validity_too_long", {"max_days": str(MAX_VALIDITY_DAYS)})
+    quote.expires_on, quote.updated_at = expires_on, now
+    await session.flush()
+    await schedule_reminders(session, user, quote, now)
+    return True
+
+
+async def delete(session: AsyncSession, user: User, quote: Quote) -> None:
+    """Forget a quote (typed by mistake) and its pending reminders."""
+    await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
+    await session.delete(quote)
+    await session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline
+
+
+async def pipeline(session: AsyncSession, user: User, now: datetime) -> Pipeline:
+    """Open and expired quotes, open value and signed value per currency, win rate, follow-ups."""
+    today = local_today(user, now)
+    listed = await queries.open_since(session, user.id, lost_cutoff(today))
+    open_quotes = [q for q in listed if not is_expired(q, today)]
+    expired = [q for q in listed if is_expired(q, today)]
+    month_start = today.replace(day=1)
+    month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    signed = await queries.signed_between(session, user.id, month_start, month_end)
+    signed_count, lost_count = await queries.closed_counts(session, user.id, lost_cutoff(today))
+    closed = signed_count + lost_count
+    grace = today - timedelta(days=FOLLOW_UP_GRACE_DAYS)
+    return Pipeline(
+        today=today,
+        open_quotes=open_quotes,
+        expired=expired,
+        expiring_this_week=[
+            q for q in open_quotes if (q.expires_on - today).days < EXPIRING_SOON_DAYS
+        ],
+        open_value=totals(open_quotes),
+        signed_this_month=totals(signed),
+        signed_count=signed_count,
+        lost_count=lost_count,
+        win_rate=signed_count / closed if closed else None,
+        without_follow_up=sum(1 for q in listed if q.followed_up_on is None and q.sent_on <= grace),
+    )
+
+
+def totals(quotes: list[Quote]) -> dict[str, Decimal]:
+    """Amounts summed per currency (Decimal, exact), currencies in alphabetical order."""
+    sums: dict[str, Decimal] = {}
+    for quote in quotes:
+        sums[quote.currency] = sums.get(quote.currency, Decimal(0)) + Decimal(quote.amount)
+    return dict(sorted(sums.items()))
+
+
+def page_of(quotes: list[Quote], number: int, size: int = PAGE_SIZE) -> Page:
+    """One page of a list; a page number out of range shows the nearest page."""
+    count = max(1, -(-len(quotes) // size))
+    number = min(max(number, 0), count - 1)
+    start = number * size
+    return Page(quotes[start : start + size], number, count, start + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The guided /quote (and the typed answer to "extend until when?")
+
+
+async def start_guided(session: AsyncSession, user: User, now: datetime) -> None:
+    """Ask for the client first; any guided /quote in progress starts over."""
+    await users.set_dialog(session, user, DialogName.QUOTE, QuoteStep.CLIENT, now, data={})
+
+
+async def open_dialog(session: AsyncSession, user: User, now: datetime) -> Dialog | None:
+    """The user's guided /quote or extension in progress, if recent enough to answer."""
+    dialog = await users.get_dialog(session, user)
+    if dialog is None or dialog.name != DialogName.QUOTE or now - dialog.updated_at > DIALOG_TTL:
+        return None
+    return dialog
+
+
+async def cancel_dialog(session: AsyncSession, user: User) -> bool:
+    """Drop a guided /quote or extension in progress; False when there was none."""
+    dialog = await users.get_dialog(session, user)
+    if dialog is None or dialog.name != DialogName.QUOTE:
+        return False
+    await users.clear_dialog(session, user)
+    return True
+
+
+async def answer_client(session: AsyncSession, user: User, text: str, now: datetime) -> str:
+    """Store the client (checked) and ask for the amount; returns the client name."""
+    client = parse_client(text)
+    await users.set_dialog(
+        session, user, DialogName.QUOTE, QuoteStep.AMOUNT, now, data={"client": client}
+    )
+    return client
+
+
+async def answer_amount(
+    session: AsyncSession, user: User, dialog: Dialog, text: str, now: datetime
+) -> tuple[Decimal, str]:
+    """Store the amount and currency (the owner's unless named) and ask for the validity."""
+    amount, currency = parse_amount(text)
+    data = {**dialog.data, "amount": str(amount), "currency": currency or user.currency}
+    await users.set_dialog(session, user, DialogName.QUOTE, QuoteStep.VALIDITY, now, data=data)
+    return amount, data["currency"]
+
+
+def guided_draft(dialog: Dialog, expires_on: date) -> QuoteDraft | None:
+    """The quote answered so far with its expiry; None when the dialog lost its answers."""
+    try:
+        return QuoteDraft(
+            client=parse_client(str(dialog.data["client"])),
+            amount=parse_amount(str(dialog.data["amount"]))[0],
+            currency=str(dialog.data["currency"]),
+            expires_on=expires_on,
+        )
+    except (KeyError, QuoteInputError):
+        return None
+
+
+async def finish_guided(
+    session: AsyncSession, user: User, dialog: Dialog, expires_on: date, now: datetime
+) -> Quote | None:
+    """Register the guided quote with its expiry and close the dialog (None: start over)."""
+    draft = guided_draft(dialog, expires_on)
+    await users.clear_dialog(session, user)
+    if draft is None:
+        return None
+    return await register(session, user, draft, now)
+
+
+def validity_from_days(days: int, today: date) -> date:
+    """The expiry `days` from today, checked like a typed validity."""
+    return parse_validity(str(days), today)
+
+
+async def start_extend(session: AsyncSession, user: User, quote: Quote, now: datetime) -> None:
+    """Wait for a typed new validity for this quote (buttons work without it)."""
+    await users.set_dialog(
+        session, user, DialogName.QUOTE, QuoteStep.EXTEND, now, data={"quote_id": quote.id}
+    )
+
+
+async def extend_typed(
+    session: AsyncSession, user: User, dialog: Dialog, text: str, now: datetime
+) -> Quote | None:
+    """Extend the dialog's quote to a typed validity; None when the quote is gone or closed."""
+    quote = await get(session, user, int(dialog.data.get("quote_id", 0)))
+    if quote is None or quote.status != QuoteStatus.OPEN:
+        await users.clear_dialog(session, user)
+        return None
+    expires_on = parse_validity(text, local_today(user, now))
+    await extend(session, user, quote, expires_on, now)
+    await users.clear_dialog(session, user)
+    return quote
