@@ -49,7 +49,7 @@ def build_application(
         )
         .rate_limiter(
             # A paid broadcast may go up to 1000 a second; the per-chat limit still holds.
-            PacedRateLimiter(overall_rate=900.0 if settings.paid_broadcast else 29.0)
+            PacedRateLimiter(overall_rate=900.0) if settings.paid_broadcast else PacedRateLimiter()
         )
         .concurrent_updates(True)
         .post_init(_post_init)
@@ -76,6 +76,8 @@ def build_application(
         leadership=DispatchLeadership(data.engine),
         paid_broadcast=settings.paid_broadcast,
         claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
+        retry_backoff=timedelta(seconds=settings.retry_backoff_seconds),
+        max_in_flight=settings.send_concurrency,
     )
     data.migrate_on_start = migrate
 

@@ -54,6 +54,8 @@ class Settings:
     paid_broadcast: bool = False
     claim_timeout_seconds: float = 300.0
     migrate_on_start: bool = True
+    retry_backoff_seconds: float = 15.0
+    send_concurrency: int = 1
 
     @property
     def is_sqlite(self) -> bool:
@@ -163,4 +165,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         paid_broadcast=_flag(env, "PAID_BROADCAST"),
         claim_timeout_seconds=_number(env, "CLAIM_TIMEOUT_SECONDS", 300, minimum=1),
         migrate_on_start=_flag(env, "MIGRATE_ON_START", default=True),
+        retry_backoff_seconds=_number(env, "RETRY_BACKOFF_SECONDS", 15, minimum=0.1),
+        send_concurrency=int(_number(env, "SEND_CONCURRENCY", 1, minimum=1)),
     )

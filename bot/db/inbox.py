@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,12 @@ async def store(
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, worker: str, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int,
+    stale_after: timedelta = STALE_CLAIM,
 ) -> list[InboundUpdate]:
     """Claim unhandled updates (and stale claims) in arrival order."""
     query = (
@@ -40,7 +45,7 @@ async def claim(
             InboundUpdate.handled_at.is_(None),
             or_(
                 InboundUpdate.claimed_at.is_(None),
-                and_(InboundUpdate.claimed_at < now - STALE_CLAIM),
+                InboundUpdate.claimed_at < now - stale_after,
             ),
         )
         .order_by(InboundUpdate.update_id)

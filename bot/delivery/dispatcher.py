@@ -25,6 +25,8 @@ from bot.metrics import METRICS
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+RETRY_BACKOFF = timedelta(seconds=15)
+TIMED_OUT = "timed out, may have been delivered"
 MAX_BACKOFF = timedelta(hours=1)
 PER_CHAT_SPACING_SECONDS = 1.05  # Telegram allows about one message a second in a private chat
 BATCH_SIZE = 60  # about two seconds of sends at 30/s: claims stay fresh while they wait
@@ -59,6 +61,8 @@ class Dispatcher:
         leadership: DispatchLeadership | None = None,
         paid_broadcast: bool = False,
         claim_timeout: timedelta = outbox.STALE_CLAIM,
+        retry_backoff: timedelta = RETRY_BACKOFF,
+        max_in_flight: int = 1,
     ) -> None:
         self._sessions = sessions
         self._bot = bot
@@ -70,6 +74,9 @@ class Dispatcher:
         self._leadership = leadership
         self._paid_broadcast = paid_broadcast
         self._claim_timeout = claim_timeout
+        self._retry_backoff = retry_backoff
+        # Sends between "request made" and "marked sent" are the ones a crash can duplicate.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._stopping = False
 
     def request_stop(self) -> None:
@@ -154,6 +161,12 @@ class Dispatcher:
                 report.cancelled += 1
                 return
             chat_id = user.chat_id
+        async with self._in_flight:
+            await self._send_and_settle(row_id, chat_id, outgoing, report)
+
+    async def _send_and_settle(
+        self, row_id: int, chat_id: int, outgoing: Outgoing, report: TickReport
+    ) -> None:
         try:
             message = await self._send(chat_id, outgoing)
         except Forbidden as exc:
@@ -166,7 +179,8 @@ class Dispatcher:
             # A 400 will fail the same way every time: never retried.
             await self._settle(row_id, OutboxStatus.FAILED, f"rejected: {exc}", report)
         except TimedOut as exc:
-            await self._retry(row_id, f"timed out, may have been delivered: {exc}", report)
+            # Telegram may have delivered it: one more try at most, then give up.
+            await self._retry(row_id, f"{TIMED_OUT}: {exc}", report, last_chance=True)
         except NetworkError as exc:
             await self._retry(row_id, f"network error: {exc}", report)
         else:
@@ -204,7 +218,11 @@ class Dispatcher:
             row = await session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None:
                 return
-            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+            duplicated = (row.last_error or "").startswith(TIMED_OUT)
+            row.status, row.sent_at = OutboxStatus.SENT, now
+            row.last_error = (
+                "possibly duplicated: an earlier attempt timed out" if duplicated else None
+            )
             user = await session.get(User, row.user_id)
             kind = self._kinds.get(row.kind)
             if user is not None and kind is not None and kind.after_sent is not None:
@@ -230,22 +248,29 @@ class Dispatcher:
         logger.info("user of outbox row %s blocked the bot; their messages are cancelled", row_id)
 
     async def _retry(
-        self, row_id: int, reason: str, report: TickReport, *, delay: timedelta | None = None
+        self,
+        row_id: int,
+        reason: str,
+        report: TickReport,
+        *,
+        delay: timedelta | None = None,
+        last_chance: bool = False,
     ) -> None:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await session.get(OutboxMessage, row_id)
             if row is None:
                 return
+            timed_out_before = (row.last_error or "").startswith(TIMED_OUT)
             row.last_error = reason
-            if row.attempts >= MAX_ATTEMPTS:
+            if row.attempts >= MAX_ATTEMPTS or (last_chance and timed_out_before):
                 row.status = OutboxStatus.FAILED
                 report.failed += 1
                 logger.warning(
                     "outbox row %s failed after %s attempts: %s", row_id, row.attempts, reason
                 )
                 return
-            backoff = delay or min(timedelta(seconds=15 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
+            backoff = delay or min(self._retry_backoff * 2 ** (row.attempts - 1), MAX_BACKOFF)
             row.status, row.due_at, row.claimed_by = OutboxStatus.PENDING, now + backoff, None
         report.retried += 1
         report.errors[reason.split(":", 1)[0]] += 1

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from telegram import Update
 
@@ -61,7 +62,11 @@ class InboxWorker:
         data = self._app.bot_data
         async with data.sessions.begin() as session:
             rows = await inbox.claim(
-                session, now=data.clock.now(), worker=self._worker, limit=BATCH_SIZE
+                session,
+                now=data.clock.now(),
+                worker=self._worker,
+                limit=BATCH_SIZE,
+                stale_after=timedelta(seconds=data.settings.claim_timeout_seconds),
             )
             claimed = [(row.update_id, row.payload) for row in rows]
         if not claimed:
@@ -73,13 +78,13 @@ class InboxWorker:
             sender = update.effective_user.id if update.effective_user else update.update_id
             by_sender[sender].append(update)
         await asyncio.gather(*(self._handle_in_order(updates) for updates in by_sender.values()))
-        async with data.sessions.begin() as session:
-            await inbox.mark_handled(
-                session, [update_id for update_id, _ in claimed], data.clock.now()
-            )
         return len(claimed)
 
     async def _handle_in_order(self, updates: list[Update]) -> None:
+        data = self._app.bot_data
         for update in updates:
             await self._app.process_update(update)
             METRICS.updates_handled.inc()
+            # Marked one by one: a crash repeats at most the update being handled.
+            async with data.sessions.begin() as session:
+                await inbox.mark_handled(session, [update.update_id], data.clock.now())

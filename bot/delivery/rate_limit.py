@@ -57,13 +57,17 @@ class ChatPacer:
 
 
 class PacedRateLimiter(BaseRateLimiter[None]):
-    """Rate limiter for the whole bot: global and per-chat buckets, and 429 handling."""
+    """Rate limiter for the whole bot: global and per-chat buckets, and 429 handling.
+
+    A bucket allows `burst + rate` sends in any one-second window, so the overall bucket keeps
+    a burst of one: 28.5 a second then never reaches Telegram's 30, even with timing jitter.
+    """
 
     def __init__(
         self,
         *,
-        overall_rate: float = 29.0,
-        overall_burst: float = 5,
+        overall_rate: float = 28.5,
+        overall_burst: float = 1,
         chat_rate: float = 1.0,
         chat_burst: float = 2,
         group_rate: float = 20 / 60,

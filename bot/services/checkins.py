@@ -139,8 +139,12 @@ async def begin_scheduled(
     await schedule_next(session, user, max(row.due_at, now), now)
     if now - row.due_at > LATE_LIMIT or is_paused(user, day) or user.onboarded_at is None:
         return None
-    if await queries.get(session, user.id, day) is not None:
-        return None  # already asked today through /checkin
+    existing = await queries.get(session, user.id, day)
+    if existing is not None:
+        # Asked already (through /checkin, or sent before a retry): ask once. A row made by an
+        # earlier attempt whose send failed has no message yet: that one is asked again.
+        unsent = existing.message_id is None and existing.step == Step.CONTACTS
+        return existing if unsent and existing.asked_at >= row.created_at else None
     checkin = CheckIn(user_id=user.id, local_date=day, step=Step.CONTACTS, asked_at=now)
     session.add(checkin)
     await session.flush()

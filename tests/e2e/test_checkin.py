@@ -269,3 +269,31 @@ async def test_pause_and_resume(bot: Bot, sandbox: BotApiSandbox, engine: AsyncE
 async def update_nothing(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(User).where(User.id == -1).values(first_name="x"))
+
+
+async def test_a_send_whose_answer_never_comes_is_retried_once_and_flagged(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    user = sandbox.user(210, first_name="Tim", language_code="en")
+    await onboard(user, sandbox, engine, zone="Paris")
+    user.skip_pending()
+    # Telegram takes the message but its answer arrives after the bot's read timeout (5 s).
+    sandbox.delay_responses(5.5, count=1)
+    bot.clock.set(datetime(2026, 11, 27, 8, 0, 1, tzinfo=UTC))
+    first = await bot.tick()
+    assert first.retried == 1 and first.sent == 0
+    bot.clock.set(datetime(2026, 11, 27, 8, 5, tzinfo=UTC))
+    second = await bot.tick()
+    assert second.sent == 1
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(
+                    OutboxMessage.status, OutboxMessage.last_error, OutboxMessage.attempts
+                ).where(OutboxMessage.kind == "checkin", OutboxMessage.status == OutboxStatus.SENT)
+            )
+        ).one()
+    assert row.attempts == 2 and (row.last_error or "").startswith("possibly duplicated")
+    asked = [m for m in user.messages if "new prospects" in (m.get("text") or "")]
+    assert len(asked) == 2  # the owner may see it twice; never three times

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,38 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.models import User
 from bot.sandbox import BotApiSandbox
 from tests.e2e.conftest import say, tap
+from tests.e2e.processes import BotProcess, free_port
 
 SECRET = "e2e-webhook-secret_123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BotProcess:
-    """`python -m bot run` with its environment and a log file; started and stopped on demand."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, *args: str) -> None:
-        with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", *args, env=self.env, stdout=log, stderr=log
-            )
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 @pytest.fixture
