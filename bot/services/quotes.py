@@ -156,9 +156,19 @@ def lost_cutoff(today: date) -> date:
 
 
 def reminder_plan(
-    expires_on: date, now: datetime, checkin_at: time, checkin_days: int, tz: tzinfo
+    expires_on: date,
+    now: datetime,
+    checkin_at: time,
+    checkin_days: int,
+    tz: tzinfo,
+    *,
+    catch_up: bool = True,
 ) -> list[Reminder]:
-    """The reminders a quote expiring on `expires_on` gets from `now` on, in time order."""
+    """The reminders a quote expiring on `expires_on` gets from `now` on, in time order.
+
+    `catch_up`: a quote expiring today or tomorrow gets one reminder due now (for a new quote;
+    not after an extension, which the owner just made).
+    """
     today = schedule.local_date(now, tz)
     by_day: dict[date, Which] = {}
     for which, days_before in BEFORE_EXPIRY:  # later reminders overwrite earlier ones on a day
@@ -166,7 +176,7 @@ def reminder_plan(
         by_day[schedule.previous_checkin_day(day, checkin_days) or day] = which
     planned = sorted(by_day.items())
     reminders: list[Reminder] = []
-    if expires_on - today <= timedelta(days=1):
+    if catch_up and expires_on - today <= timedelta(days=1):
         # Expiring today or tomorrow: the latest reminder already due goes out right away.
         passed = [(day, which) for day, which in planned if day <= today]
         if passed:
@@ -177,7 +187,9 @@ def reminder_plan(
         if due_at > now:
             reminders.append(Reminder(which, day, due_at))
     after = _next_checkin_day(expires_on + timedelta(days=1), checkin_days)
-    reminders.append(Reminder(Which.AFTER, after, schedule.local_moment(after, checkin_at, tz)))
+    after_at = schedule.local_moment(after, checkin_at, tz)
+    if after_at > now:  # always for a quote still valid; an expired one had its turn
+        reminders.append(Reminder(Which.AFTER, after, after_at))
     return reminders
 
 
@@ -201,12 +213,17 @@ def key_prefix(quote_id: int) -> str:
 
 
 async def schedule_reminders(
-    session: AsyncSession, user: User, quote: Quote, now: datetime
+    session: AsyncSession, user: User, quote: Quote, now: datetime, *, catch_up: bool = True
 ) -> list[Reminder]:
     """Replace the quote's pending reminders by those of its current expiry."""
     await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
     plan = reminder_plan(
-        quote.expires_on, now, user.checkin_time, user.checkin_days, zone(user.timezone)
+        quote.expires_on,
+        now,
+        user.checkin_time,
+        user.checkin_days,
+        zone(user.timezone),
+        catch_up=catch_up,
     )
     for reminder in plan:
         await outbox.schedule(
@@ -335,8 +352,18 @@ async def extend(
         raise QuoteInputError("validity_too_long", {"max_days": str(MAX_VALIDITY_DAYS)})
     quote.expires_on, quote.updated_at = expires_on, now
     await session.flush()
-    await schedule_reminders(session, user, quote, now)
+    await schedule_reminders(session, user, quote, now, catch_up=False)
     return True
+
+
+async def reschedule_all(session: AsyncSession, user: User, now: datetime) -> int:
+    """Move every open quote's reminders to the owner's current check-in time, days and zone
+    (call after they change); returns how many quotes were rescheduled."""
+    today = local_today(user, now)
+    waiting = await queries.open_since(session, user.id, lost_cutoff(today))
+    for quote in waiting:
+        await schedule_reminders(session, user, quote, now, catch_up=False)
+    return len(waiting)
 
 
 async def delete(session: AsyncSession, user: User, quote: Quote) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import CallbackQueryHandler
 
 from bot.db.models import (
     ActivityEntry,
@@ -19,6 +20,7 @@ from bot.db.models import (
     User,
 )
 from bot.sandbox import BotApiSandbox, SandboxUser
+from handlers.quotes import cmd_quotes
 from tests.e2e.conftest import Bot, button_texts, say, tap
 
 NNBSP, NBSP = "\u202f", "\u00a0"  # Babel's French thousands separator, and before €
@@ -255,6 +257,14 @@ async def test_quotes_list_pages_and_buttons_in_french(
     async with engine.connect() as conn:
         deals = (await conn.execute(select(ActivityEntry.__table__))).all()
     assert [(d.kind, d.count, d.source) for d in deals] == [("deals", 1, "quote")]
+
+    # Another feature's button can open the list: cmd_quotes answers the press, sends the list.
+    bot.application.add_handler(CallbackQueryHandler(cmd_quotes, pattern="^elsewhere:quotes$"))
+    query_id = await forge_press(sandbox, camille, deleted, "elsewhere:quotes")
+    assert (await camille.wait_for_answer(query_id)).answered
+    from_button = await camille.next_message(timeout=5)
+    assert from_button["message_id"] != deleted["message_id"]
+    assert "Vos devis en cours" in from_button["text"] and "1. Client 3" in from_button["text"]
 
 
 # ---------------------------------------------------------------------------------------------

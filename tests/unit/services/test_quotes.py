@@ -117,6 +117,13 @@ def test_a_quote_expiring_today_or_tomorrow_gets_one_reminder_now(
     assert reminders[-1].day == date(2026, 11, 30)  # the day after moves to Monday
 
 
+def test_an_extension_to_tomorrow_sends_nothing_right_away() -> None:
+    reminders = reminder_plan(
+        date(2026, 11, 28), FRIDAY_AFTERNOON, NINE, MON_TO_FRI, PARIS, catch_up=False
+    )
+    assert [(r.which, r.day) for r in reminders] == [(Which.AFTER, date(2026, 11, 30))]
+
+
 def test_no_check_in_days_keeps_the_calendar_days() -> None:
     reminders = plan(date(2026, 12, 27), days=0)
     assert [r.day for r in reminders] == [
@@ -407,6 +414,28 @@ async def test_a_due_reminder_rechecks_the_quote(
         quote.expires_on = date(2026, 12, 17)
         await quotes.mark_lost(session, user, quote, d2_time)
         assert await quotes.due_reminder(session, user, rows["d2"], d2_time) is None
+
+
+async def test_reschedule_all_follows_a_new_check_in_time(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        user = await make_user(session)
+        quote = await quotes.register(
+            session, user, draft("Dupont", "100", date(2026, 12, 17)), FRIDAY_AFTERNOON
+        )
+        expired = await quotes.register(
+            session, user, draft("Old", "100", date(2026, 11, 30)), FRIDAY_AFTERNOON
+        )
+        user.checkin_time = time(17, 30)
+        later = datetime(2026, 12, 2, 12, tzinfo=UTC)  # the old quote has expired
+        assert await quotes.reschedule_all(session, user, later) == 2
+        rows = await outbox_rows(session)
+    pending = [r for r in rows if r.status == OutboxStatus.PENDING]
+    assert {r.payload["quote_id"] for r in pending} == {quote.id}  # nothing re-sent for "Old"
+    assert all(r.due_at.astimezone(PARIS).time() == time(17, 30) for r in pending)
+    assert [r.payload["which"] for r in pending] == ["d7", "d2", "d0", "after"]
+    assert expired.id != quote.id
 
 
 async def test_deleting_cancels_reminders(sessions: async_sessionmaker[AsyncSession]) -> None:
