@@ -285,14 +285,14 @@ async def _on_button(turn: Turn, action: str, arg: str) -> _Reply:
     if action in ("valid", "date", "cancel"):
         return await _on_guided_button(turn, action, arg)
     quote_id, *rest = arg.split("|")
-    quote = await quotes.get(turn.session, turn.user, int(quote_id))
+    quote = await quotes.get(turn.session, turn.user, _id(quote_id))
     origin = rest[-1] if rest else ""
-    if quote is None:
+    if quote is None:  # unknown, deleted, or another user's: all look the same
         return _Reply(toast=label("buttons/quote_not_available", lang))
     if action == "back":
         await quotes.cancel_dialog(turn.session, turn.user)
         return await _back_to(turn, origin, None, quote)
-    if quote.status != QuoteStatus.OPEN and action != "delok":
+    if quote.status != QuoteStatus.OPEN:
         return _Reply(toast=label("buttons/quote_closed", lang))
     if origin == REMINDER and action in ("sign", "lost", "ext"):
         await quotes.note_follow_up(quote, turn.user, turn.now)
@@ -307,9 +307,12 @@ async def _on_button(turn: Turn, action: str, arg: str) -> _Reply:
         await quotes.start_extend(turn.session, turn.user, quote, turn.now)
         return _Reply(None, *_extend_question(lang, quote, today, origin))
     if action == "extby":
+        days = int(rest[0])
+        if days not in quotes.EXTEND_CHOICES:
+            raise ValueError(days)
         await quotes.cancel_dialog(turn.session, turn.user)
         try:
-            expires_on = quotes.extended_by(quote, int(rest[0]), today)
+            expires_on = quotes.extended_by(quote, days, today)
         except QuoteInputError as error:
             return _Reply(
                 toast=label(
@@ -327,6 +330,12 @@ async def _on_button(turn: Turn, action: str, arg: str) -> _Reply:
         await quotes.delete(turn.session, turn.user, quote)
         return await _back_to(turn, origin, text)
     raise ValueError(action)
+
+
+def _id(text: str) -> int:
+    """A quote id from button data; out of range reads as 0 (no such quote), never a DB error."""
+    value = int(text)
+    return value if 0 < value < 2**31 else 0
 
 
 async def _back_to(

@@ -376,7 +376,17 @@ async def test_another_users_button_data_is_refused(
     for data in (f"quote:delok:{quote.id}|l0", f"quote:extby:{quote.id}|30|r"):
         answered = await intruder.wait_for_answer(await forge_press(sandbox, intruder, own, data))
         assert answered.answer_text == "Ce devis n'est pas disponible."
+    # Forged data on Eve's own quote or out of range changes nothing either, and breaks nothing.
+    [martin] = await quotes_of(engine, 352)
+    for data, toast in [
+        ("quote:sign:99999999999|l0", "Ce devis n'est pas disponible."),
+        (f"quote:extby:{martin.id}|-400|l0", "Cette question a déjà sa réponse."),
+        ("quote:page:x", "Cette question a déjà sa réponse."),
+    ]:
+        answered = await intruder.wait_for_answer(await forge_press(sandbox, intruder, own, data))
+        assert answered.answer_text == toast
     await sandbox.wait_idle(timeout=5)
+    assert (await quotes_of(engine, 352))[0].expires_on == martin.expires_on
 
     [untouched] = await quotes_of(engine, 351)
     assert (untouched.status, untouched.expires_on) == (QuoteStatus.OPEN, quote.expires_on)
