@@ -12,7 +12,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.db.models import Dialog, DialogName
 from bot.i18n import BABEL_LOCALES, LANGUAGES, label, render
-from bot.services import accounts, checkins, onboarding, preferences
+from bot.services import accounts, checkins, onboarding, preferences, quotes
 from bot.services.onboarding import PrefStep
 from handlers import callback_data as cb
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
@@ -249,6 +249,8 @@ async def _after_answer(
         return question_for(turn, new_dialog, following)
     if onboarding.is_onboarded(turn.user):
         next_at = await checkins.reschedule(turn.session, turn.user, turn.now)
+        # Quote reminders go out at the check-in time, on check-in days: they follow too.
+        await quotes.reschedule_all(turn.session, turn.user, turn.now)
     else:
         next_at = None
     if was_onboarding and onboarding.is_onboarded(turn.user):

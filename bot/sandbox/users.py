@@ -132,6 +132,24 @@ class SandboxUser:
         )
         return record.id
 
+    async def send_callback(self, message: MessageRef, data: str) -> str:
+        """A forged press: callback data the message never offered (a modified client, or a
+        replay of another user's button); returns the query id."""
+        stored = self._stored(message)
+        sandbox = self._sandbox
+        record = sandbox._new_callback_query(self, stored, data)
+        sandbox._enqueue_update(
+            "callback_query",
+            {
+                "id": record.id,
+                "from": self.user_dict,
+                "message": stored.to_dict(),
+                "chat_instance": str(-(self.chat_id * 7919 % 10**15) - 1),
+                "data": data,
+            },
+        )
+        return record.id
+
     def block(self) -> None:
         """Block the bot: its sends to this chat now fail with 403."""
         self._sandbox.block(self.chat_id)

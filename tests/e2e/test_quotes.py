@@ -60,19 +60,7 @@ async def forge_press(
     sandbox: BotApiSandbox, user: SandboxUser, message: dict[str, Any], data: str
 ) -> str:
     """A modified client sends callback data its message never had (press() refuses that)."""
-    stored = sandbox.message(user.chat_id, message["message_id"])
-    record = sandbox._new_callback_query(user, stored, data)
-    sandbox._enqueue_update(
-        "callback_query",
-        {
-            "id": record.id,
-            "from": user.user_dict,
-            "message": stored.to_dict(),
-            "chat_instance": "1",
-            "data": data,
-        },
-    )
-    return record.id
+    return await user.send_callback(sandbox.message(user.chat_id, message["message_id"]), data)
 
 
 async def tick_at(bot: Bot, moment: datetime, user: SandboxUser) -> dict[str, Any] | None:
@@ -437,3 +425,25 @@ async def test_bad_inputs_get_a_clear_message_and_store_nothing(
         assert (await conn.execute(select(Quote.__table__))).all() == []
         assert (await conn.execute(select(OutboxMessage.__table__))).all() == []
         assert (await conn.execute(select(Dialog.__table__))).all() == []
+
+
+async def test_reminders_follow_a_new_checkin_time(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(FRIDAY_MORNING)
+    sam = sandbox.user(351, first_name="Sam", language_code="en")
+    await say(sam, sandbox, "/start")
+    await tap(sam, sandbox, "09:00")
+    await tap(sam, sandbox, "London")
+    await tap(sam, sandbox, "Done ✓")
+    await say(sam, sandbox, "/quote Acme 1200 17/12/2026")
+    [quote] = await quotes_of(engine, 351)
+    before = {r.dedupe_key: utc(r.due_at) for r in await reminders_of(engine, quote.id, "pending")}
+    assert before and all(due.hour == 9 for due in before.values())  # 09:00 London is 09:00 UTC
+
+    await say(sam, sandbox, "/settings")
+    await tap(sam, sandbox, "⏰ Check-in time")
+    await tap(sam, sandbox, "17:30")
+    after = {r.dedupe_key: utc(r.due_at) for r in await reminders_of(engine, quote.id, "pending")}
+    assert set(after) == set(before)
+    assert all((due.hour, due.minute) == (17, 30) for due in after.values())
