@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.i18n import label, render
 from bot.services import checkins
+from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
 from bot.services.preferences import zone
 from handlers import callback_data as cb
 from handlers.common import edit_or_reply, reply, user_turn

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from bot.services.activity_input import ActivityInputError, parse_count
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest
@@ -18,6 +17,7 @@ from bot.db.models import CheckIn, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
 from bot.services import checkins
+from bot.services.activity_input import ActivityInputError, parse_count
 from bot.services.checkins import BUCKETS, BlockAnswer, Outcome, Reason, Step
 from bot.services.preferences import zone
 from handlers import callback_data as cb
