@@ -21,6 +21,7 @@ from bot.services.activity_input import ActivityInputError, parse_count
 from bot.services.checkins import BUCKETS, BlockAnswer, Outcome, Reason, Step
 from bot.services.preferences import zone
 from handlers import callback_data as cb
+from handlers import coaching as coach
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ async def on_typed_answer(turn: Turn, checkin: CheckIn, text: str) -> tuple[str,
 
 async def _after_answer(turn: Turn, checkin: CheckIn) -> tuple[str, Keyboard]:
     if checkin.step == Step.DONE:
+        await coach.after_checkin(turn)  # recompute the verdict; news becomes a coaching nudge
         return await summary_text(turn.session, turn.user, checkin, turn.now), []
     return question(turn.lang, checkin, checkins.local_today(turn.user, turn.now))
 

@@ -10,7 +10,18 @@ from bot.i18n import label, render
 from handlers.common import reply, user_turn
 
 # The command menu, in the order users see it (descriptions in messages/<lang>/commands/).
-COMMANDS = ("checkin", "log", "quote", "quotes", "settings", "pause", "resume", "help")
+COMMANDS = (
+    "checkin",
+    "log",
+    "quote",
+    "quotes",
+    "stats",
+    "diagnose",
+    "settings",
+    "pause",
+    "resume",
+    "help",
+)
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:

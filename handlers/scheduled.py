@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.delivery.outgoing import ScheduledKind
-from bot.services import checkins, quotes
-from handlers import checkin
+from bot.services import checkins, quotes, reports
+from handlers import checkin, coaching
 from handlers import quotes as quote_handlers
 
 
@@ -17,4 +17,7 @@ def scheduled_kinds() -> dict[str, ScheduledKind]:
         checkins.FOLLOW_UP_KIND: ScheduledKind(
             checkin.compose_follow_up, checkin.after_scheduled_sent
         ),
+        coaching.NUDGE_KIND: ScheduledKind(coaching.compose_nudge),
+        reports.WEEKLY_REVIEW_KIND: ScheduledKind(coaching.compose_weekly_review),
+        reports.WEEKLY_DETAILS_KIND: ScheduledKind(coaching.compose_weekly_details),
     }

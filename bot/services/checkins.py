@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import checkins as queries
 from bot.db import outbox
 from bot.db.models import ActivityEntry, CheckIn, OutboxMessage, User
-from bot.services import schedule, streaks
+from bot.services import reports, schedule, streaks
 from bot.services.activity_input import MAX_PER_ENTRY, ActivityKind
 from bot.services.preferences import zone
 
@@ -128,6 +128,7 @@ async def schedule_next(
 async def reschedule(session: AsyncSession, user: User, now: datetime) -> datetime | None:
     """After a change of time, zone, days or pause: drop the planned check-in, plan the next."""
     await outbox.cancel(session, user_id=user.id, kinds=[CHECKIN_KIND, FOLLOW_UP_KIND])
+    await reports.move_weekly_review(session, user, now)  # a pending one follows the new time
     return await schedule_next(session, user, now, now)
 
 

@@ -14,6 +14,7 @@ from bot.sandbox.html_entities import parse_html, utf16_len
 from bot.services.checkins import DaySummary
 from bot.services.quotes import Page, Pipeline
 from bot.services.streaks import Streak
+from tests.unit.services.test_coaching import message_samples
 
 HOSTILE = "<b>&amp; Dupont & Fils</b> 🦄" + "é" * 5000
 NOW = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
@@ -84,6 +85,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         )(),
     },  # fmt: skip
 }
+SAMPLES.update(message_samples(HOSTILE))  # coaching, diagnose and stats
 for question in ("time", "timezone", "days", "currency", "language"):
     SAMPLES[f"preferences/invalid_{question}"] = {}
     SAMPLES[f"preferences/type_{question}"] = {}
@@ -137,6 +139,7 @@ SAMPLES.update(
 )  # fmt: skip
 
 LABELS: dict[str, dict[str, Any]] = {
+    "buttons/coach_quiz_option": {"question": "skipped", "option": "fine"},
     "buttons/day_toggle": {"day": "Mon", "on": True},
     "buttons/later_ok": {"at": time(10, 5)},
     "buttons/quote_signed": {"n": 100},

@@ -469,3 +469,53 @@ def test_quiz_asks_six_to_eight_questions_in_order() -> None:
 def test_iso_week_keys() -> None:
     assert iso_week(date(2026, 11, 27)) == "2026-W48"
     assert iso_week(date(2027, 1, 1)) == "2026-W53"
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def message_samples(hostile: str) -> dict[str, dict[str, object]]:
+    """Values for every coaching, diagnose and stats template (tests/unit/test_messages.py)."""
+    from decimal import Decimal
+
+    from bot.i18n import label
+    from bot.services.forecast import forecast
+    from bot.services.reports import on_demand
+
+    quotes = [
+        QuoteRecord(
+            back(n), back(n) + timedelta(days=n + 2), client=hostile, amount=Decimal("4500")
+        )
+        for n in range(9, 16)
+    ]
+    history = History(
+        days=days(deals_on=(3,)),
+        answers=said("pipeline_full", 3) + said("no_time_set_aside", 2, start=3),
+        quotes=[*quotes, quote(40)],
+        goal=GoalRecord(10, hostile, back(60)),
+    )
+    rich = diagnose(history, TODAY)
+    assert rich.evidence.runner_up is not None and len(rich.evidence.signals) >= 5
+    outlook = forecast(History(days=days(recent=(0, 1, 0)), quotes=[quote(10)]), TODAY)
+    assert outlook is not None
+    evidence = {
+        "a": rich,
+        "signals": rich.evidence.signals,
+        "said": {r: label(f"buttons/reason_{r}", "en") for r in ("busy", "pipeline_full",
+                 "no_time_set_aside", "no_need")},
+    }  # fmt: skip
+    review = on_demand(history, TODAY)
+    assert review.goal is not None and len(review.expiring) == 7
+    return {
+        "coaching/advice": {"verdict": "intentional"},
+        "coaching/evidence": evidence,
+        "coaching/forecast": {"forecast": outlook},
+        "coaching/nudge": {**evidence, "name": hostile, "forecast": outlook},
+        "coaching/remedy_steps": {"verdict": "unaware"},
+        "coaching/type_name": {"verdict": "comfortable"},
+        "diagnose/question": {"question": "promise", "number": 6, "total": 8, "resuming": True},
+        "diagnose/result": {**evidence, "quiz": score_quiz({"goal": "none", "feeling": "fine"})},
+        "stats/caption": {"review": review, "weekly": True},
+        "stats/empty": {},
+        "stats/review": {**evidence, "review": review, "forecast": outlook, "weekly": False},
+    }
