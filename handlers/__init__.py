@@ -6,7 +6,17 @@ from telegram import Update
 from telegram.ext import BaseHandler
 
 from bot.context import BotContext
-from handlers import activity, checkin, coaching, help, preferences, quotes, text
+from handlers import (
+    activity,
+    checkin,
+    coaching,
+    goals,
+    help,
+    planning,
+    preferences,
+    quotes,
+    text,
+)
 
 
 def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
@@ -16,6 +26,8 @@ def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         *checkin.handlers(),
         *activity.handlers(),
         *quotes.handlers(),
+        *planning.handlers(),
+        *goals.handlers(),
         *coaching.handlers(),
         # Last: free text and unknown commands, once every command had its chance.
         *text.handlers(),

@@ -11,6 +11,7 @@ from bot.services import checkins
 from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
 from bot.services.preferences import zone
 from handlers import callback_data as cb
+from handlers import goals
 from handlers.common import edit_or_reply, reply, user_turn
 
 FEATURE = "log"
@@ -37,6 +38,7 @@ async def cmd_log(update: Update, context: BotContext) -> None:
         else:
             totals = await checkins.log_activity(turn.session, turn.user, entries, turn.now)
             text = render("activity/logged", turn.lang, entries=entries, totals=totals)
+            text += await goals.progress_note(turn)  # the weekly goal, celebrated once reached
     await reply(update, text)
 
 
@@ -52,6 +54,7 @@ async def on_log_button(update: Update, context: BotContext) -> None:
         entries = [(ActivityKind(parsed.arg), 1)]
         totals = await checkins.log_activity(turn.session, turn.user, entries, turn.now)
         text = render("activity/logged", turn.lang, entries=entries, totals=totals)
+        text += await goals.progress_note(turn)
     await edit_or_reply(update, text)
 
 

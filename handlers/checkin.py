@@ -16,7 +16,7 @@ from bot.db import users
 from bot.db.models import CheckIn, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
-from bot.services import checkins
+from bot.services import checkins, goals
 from bot.services.activity_input import ActivityInputError, parse_count
 from bot.services.checkins import BUCKETS, BlockAnswer, Outcome, Reason, Step
 from bot.services.preferences import zone
@@ -50,8 +50,14 @@ def question(lang: str, checkin: CheckIn, today: date) -> tuple[str, Keyboard]:
 
 async def summary_text(session: AsyncSession, user: User, checkin: CheckIn, now: datetime) -> str:
     data = await checkins.summary(session, user, checkin.local_date, now)
+    # The weekly goal's progress bar, and its celebration the first time the target is reached.
+    goal = await goals.celebrate(session, user, now, day=checkin.local_date)
     return render(
-        "checkin/summary", user.language, summary=data, today=checkins.local_today(user, now)
+        "checkin/summary",
+        user.language,
+        summary=data,
+        today=checkins.local_today(user, now),
+        goal=goal,
     )
 
 

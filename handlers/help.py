@@ -15,6 +15,8 @@ COMMANDS = (
     "log",
     "quote",
     "quotes",
+    "plan",
+    "goal",
     "stats",
     "diagnose",
     "settings",

@@ -9,7 +9,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.i18n import render
 from bot.services import checkins, onboarding
-from handlers import checkin, preferences, quotes
+from handlers import checkin, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
 MAX_TEXT = 4096
@@ -20,6 +20,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     assert update.effective_message is not None
     typed = (update.effective_message.text or "")[:MAX_TEXT]
     rows: Keyboard | None = None
+    after: planning.AfterReply | None = None
     async with user_turn(update, context) as turn:
         dialog = await users.get_dialog(turn.session, turn.user)
         open_checkin = await checkins.open_for_typing(turn.session, turn.user, turn.now)
@@ -27,11 +28,17 @@ async def on_text(update: Update, context: BotContext) -> None:
             text, rows = await preferences.on_typed_answer(turn, dialog, typed)
         elif dialog is not None and quotes.takes_typed_text(dialog, open_checkin, turn.now):
             text, rows = await quotes.on_typed_answer(turn, dialog, typed)
+        elif dialog is not None and planning.takes_typed_text(dialog, open_checkin, turn.now):
+            text, rows, after = await planning.on_typed_answer(update, turn, dialog, typed)
+        elif dialog is not None and goals.takes_typed_text(dialog, open_checkin, turn.now):
+            text, rows = await goals.on_typed_answer(turn, dialog, typed)
         elif open_checkin is not None:
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)
         else:
             text = render("help/not_understood", turn.lang)
     await reply(update, text, rows)
+    if after is not None:
+        await after()  # the plan's calendar file, right after its confirmation
 
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:

@@ -12,6 +12,8 @@ from bot.db.models import Quote
 from bot.i18n import LANGUAGES, label, render, template_names
 from bot.sandbox.html_entities import parse_html, utf16_len
 from bot.services.checkins import DaySummary
+from bot.services.goals import GoalProgress
+from bot.services.planning import Adherence
 from bot.services.quotes import Page, Pipeline
 from bot.services.streaks import Streak
 from tests.unit.services.test_coaching import message_samples
@@ -150,6 +152,64 @@ LABELS: dict[str, dict[str, Any]] = {
     "buttons/quote_plus_days": {"days": 30},
     "buttons/quote_too_long": {"max_days": 365},
 }
+
+
+# /plan and /goal (their own block, so the features can grow without touching each other's lines).
+ADHERENCE = Adherence(
+    planned=8, done=5, moved=1, skipped=1, unanswered=1, reasons={"busy": 1}
+)  # fmt: skip
+GOAL = GoalProgress(target=10, reward=HOSTILE[:200], contacts=3, week_start=date(2026, 12, 28))
+GOAL_REACHED = GoalProgress(
+    target=1000, reward=HOSTILE[:200], contacts=1200, week_start=date(2026, 12, 28),
+    just_reached=True,
+)  # fmt: skip
+SAMPLES["checkin/summary"] = {**SAMPLES["checkin/summary"], "goal": GOAL_REACHED}
+SAMPLES.update(
+    {
+        "plan/intro": {},
+        "plan/ask_days": {},
+        "plan/ask_start": {"days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]},
+        "plan/ask_duration": {"start": time(23, 30)},
+        "plan/type_start": {},
+        "plan/type_duration": {},
+        "plan/invalid": {"code": "too_many_blocks", "max_blocks": 14},
+        "plan/overview": {
+            "blocks": [
+                {"day": "Tuesday", "start": time(9), "end": time(10)},
+                {"day": "Thursday", "start": time(14), "end": time(15, 30)},
+            ],
+            "adherence": ADHERENCE, "weeks": 4, "next_at": NOW, "paused_until": None,
+        },
+        "plan/saved": {"added": 14, "replaced": 2},
+        "plan/removed": {},
+        "plan/cancelled": {},
+        "plan/clear_confirm": {},
+        "plan/cleared": {"count": 14},
+        "plan/calendar_caption": {"count": 1},
+        "plan/block_start": {"name": HOSTILE, "start": time(9), "end": time(10)},
+        "plan/block_end": {"day": date(2026, 12, 29), "start": time(9), "end": time(10)},
+        "plan/ask_skip_reason": {},
+        "plan/answered": {
+            "status": "skipped", "reason": "pipeline_full", "adherence": ADHERENCE, "weeks": 4,
+        },
+        "goal/ask_target": {},
+        "goal/ask_reward": {"target": 1000},
+        "goal/invalid": {"code": "reward_too_long", "max_target": 1000, "max_reward": 200},
+        "goal/progress": {"goal": GOAL},
+        "goal/overview": {"goal": GOAL_REACHED},
+        "goal/saved": {"goal": GOAL},
+        "goal/cancelled": {},
+        "goal/stopped": {},
+    }
+)  # fmt: skip
+LABELS.update(
+    {
+        "buttons/plan_remove": {"day": "mer.", "at": time(23, 45)},
+        "buttons/plan_duration": {"minutes": 240},
+        "buttons/goal_target": {"n": 1000},
+        "buttons/goal_raise": {"n": 1000},
+    }
+)
 
 
 def html_names(lang: str) -> set[str]:
