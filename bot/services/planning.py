@@ -13,9 +13,11 @@ Rules:
   its NEXT occurrence scheduled: when a ping is due the one a week later is scheduled (re-scheduled
   each time one is sent, like the check-ins), and any change of the plan cancels the pending pings
   and schedules the next occurrence of every block again.
-- A start ping is dropped (and the chain goes on) when the user is paused that day, or when it
-  would arrive after the block ended. Blocked users get nothing: the dispatcher cancels their rows.
-  After a ping is sent, the occurrence is recorded as a BlockSession (pending) and a second message,
+- A start ping is dropped (and the chain goes on) when the user is paused that day, when it
+  would arrive after the block ended, or when their zone changed and the block is still ahead.
+  Opening /plan re-arms the chain (after a zone change, or coming back after blocking the bot).
+  Blocked users get nothing: the dispatcher cancels their rows and no new one is scheduled.
+- After a ping is sent, the occurrence is recorded as a BlockSession (pending) and a second message,
   "plan_end:<user>:<date>:<HHMM>", asks at the block's end whether it happened: done, moved or
   skipped (then why, with the check-in's reason codes). An answer counts once.
 - Adherence over a date range counts the occurrences that were pinged: done / planned, with moved,
@@ -360,8 +362,14 @@ async def begin_block(
     block = await queries.get_block(session, user.id, int(row.payload["block_id"]))
     if block is None or block.start_time.strftime("%H:%M") != row.payload["start"]:
         return None  # the plan changed since: its own pings are already scheduled
-    await schedule_next(session, user, block, max(row.due_at, now), now)
     day = date.fromisoformat(row.payload["date"])
+    expected = schedule.local_moment(day, block.start_time, zone(user.timezone))
+    if abs(expected - row.due_at) > timedelta(minutes=1) and expected > now:
+        # The zone changed since this ping was planned: drop it rather than ring at the wrong
+        # time, and go on from this week's (new) moment.
+        await schedule_next(session, user, block, expected, now)
+        return None
+    await schedule_next(session, user, block, max(row.due_at, now), now)
     if user.paused_until is not None and day <= user.paused_until:
         return None
     if now >= row.due_at + timedelta(minutes=block.duration_minutes):

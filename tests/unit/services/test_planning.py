@@ -304,3 +304,20 @@ async def test_adherence_over_a_date_range_and_the_last_four_weeks(
         assert (recent.planned, recent.done, recent.moved, recent.skipped) == (5, 3, 1, 1)
         earlier = await planning.recent_adherence(session, user, NOW + timedelta(days=7))
         assert earlier.planned == 3
+
+
+async def test_a_zone_change_drops_the_ping_planned_for_the_old_zone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        user = await make_user(session)
+        await planning.add_blocks(session, user, [BlockSpec(TUE, time(9), 60)], NOW)
+        [row] = await pending_pings(session, user)  # 09:00 Paris = 08:00 UTC
+        user.timezone = "America/New_York"  # 09:00 there is 14:00 UTC: not now
+        assert await _deliver(session, user, row, row.due_at) is None
+        [row] = await pending_pings(session, user)
+        assert row.due_at == datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
+        # Re-arming (what /plan does) plans this week's new moment instead.
+        await planning.reschedule(session, user, datetime(2026, 12, 1, 8, 0, 1, tzinfo=UTC))
+        [row] = await pending_pings(session, user)
+        assert row.due_at == datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
