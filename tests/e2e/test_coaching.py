@@ -349,7 +349,8 @@ QUIZ_TAPS = {
     "en": ["Less than before", "No, I fit it in", "The week filled up first", "None or one",
            "Always", "No", "Yes, with a reward", "Too busy to think"],
     "fr": ["Moins qu'avant", "Oui, des créneaux fixes", "Assez de travail en attente",
-           "5 ou plus", "Jamais", "Oui", "Oui, avec une récompense", "Débordé"],
+           "5 ou plus", "Jamais", "Oui", "Oui, avec une récompense",
+           "Trop de travail pour y penser"],
 }  # fmt: skip
 
 
