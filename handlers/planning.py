@@ -262,8 +262,17 @@ async def on_typed_answer(
             raise PlanInputError("bad_duration")
         return await _finish(update, turn, dialog, duration)
     except PlanInputError as error:
-        again, rows = question(turn.lang, dialog)
-        return invalid(turn.lang, error.code) + "\n\n" + again, rows, None
+        text, rows = await _reask(turn, dialog, error.code)
+        return text, rows, None
+
+
+async def _reask(turn: Turn, dialog: Dialog, code: str) -> tuple[str, Keyboard]:
+    """Why the answer was refused, then the same question; a full plan ends the dialog."""
+    if code == "too_many_blocks":
+        await users.clear_dialog(turn.session, turn.user)
+        return await overview(turn, notice=invalid(turn.lang, code))
+    again, rows = question(turn.lang, dialog)
+    return invalid(turn.lang, code) + "\n\n" + again, rows
 
 
 async def _finish(
@@ -393,8 +402,8 @@ async def _guided_button(
         try:
             text, rows, after = await _finish(update, turn, dialog, int(arg))
         except PlanInputError as error:
-            again, rows = question(lang, dialog)
-            return None, invalid(lang, error.code) + "\n\n" + again, rows, None
+            text, rows = await _reask(turn, dialog, error.code)
+            return None, text, rows, None
         return None, text, rows, after
     text, rows = question(lang, dialog)
     return None, text, rows, None

@@ -203,3 +203,21 @@ async def test_pings_keep_local_time_across_dst_and_respect_pauses(
         OutboxStatus.CANCELLED,  # paused: dropped
         OutboxStatus.PENDING,  # the one after is planned
     ]
+
+
+async def test_a_full_plan_ends_the_guided_flow_with_why(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    user = sandbox.user(305, first_name="Max", language_code="en")
+    saved = await say(user, sandbox, "/plan every day 8-9; every day 14-15")
+    assert "Saved: 14 blocks added" in saved["text"]
+    await user.next_message(timeout=5)
+    await tap(user, sandbox, "➕ Add blocks", message=saved)
+    await tap(user, sandbox, "▫️ Mon")
+    await tap(user, sandbox, "Done ✓")
+    await tap(user, sandbox, "10:00")
+    full = await tap(user, sandbox, "60 min")
+    assert "more than 14 blocks a week" in full["text"] and "Your prospecting plan" in full["text"]
+    assert len(await rows_of(engine, PlanBlock, 305)) == 14
+    hint = await say(user, sandbox, "30")  # the guided /plan is closed
+    assert "How long" not in hint["text"] and "Saved" not in hint["text"]
