@@ -251,7 +251,11 @@ async def on_typed_answer(
             start = parse_time(typed)
             if start is None:
                 # "9h-10h" or "14h 90min" answers both questions at once.
-                [spec, *_] = planning.parse_plan(f"mon {typed}")
+                try:
+                    [spec, *_] = planning.parse_plan(f"mon {typed}")
+                except PlanInputError as error:
+                    unclear = error.code in ("unreadable", "no_days")
+                    raise PlanInputError("bad_time" if unclear else error.code) from None
                 await planning.choose_start(turn.session, dialog, spec.start, turn.now)
                 return await _finish(update, turn, dialog, spec.duration)
             await planning.choose_start(turn.session, dialog, start, turn.now)
