@@ -10,6 +10,7 @@ from handlers import (
     activity,
     checkin,
     coaching,
+    data,
     goals,
     help,
     planning,
@@ -29,6 +30,7 @@ def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         *planning.handlers(),
         *goals.handlers(),
         *coaching.handlers(),
+        *data.handlers(),
         # Last: free text and unknown commands, once every command had its chance.
         *text.handlers(),
     ]

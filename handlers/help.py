@@ -22,6 +22,10 @@ COMMANDS = (
     "settings",
     "pause",
     "resume",
+    "export",
+    "import",
+    "forget",
+    "privacy",
     "help",
 )
 

@@ -7,9 +7,10 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.db import users
+from bot.db.models import DialogName
 from bot.i18n import render
 from bot.services import checkins, onboarding
-from handlers import checkin, goals, planning, preferences, quotes
+from handlers import checkin, data, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
 MAX_TEXT = 4096
@@ -34,6 +35,8 @@ async def on_text(update: Update, context: BotContext) -> None:
             text, rows = await goals.on_typed_answer(turn, dialog, typed)
         elif open_checkin is not None:
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)
+        elif dialog is not None and dialog.name == DialogName.IMPORT:
+            text, rows = data.on_typed_text(turn, dialog)  # /import waits for a file
         else:
             text = render("help/not_understood", turn.lang)
     await reply(update, text, rows)

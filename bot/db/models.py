@@ -48,6 +48,8 @@ class DialogName(StrEnum):
     PLAN = "plan"
     GOAL = "goal"
     DIAGNOSE = "diagnose"
+    IMPORT = "import"  # /import: waiting for the file, then for Confirm
+    FORGET = "forget"  # /forget: waiting for the explicit confirmation
 
 
 class OutboxStatus(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -12,8 +13,10 @@ from bot.db.models import Quote
 from bot.i18n import LANGUAGES, label, render, template_names
 from bot.sandbox.html_entities import parse_html, utf16_len
 from bot.services.checkins import DaySummary
+from bot.services.data_format import CSV_COLUMNS, PROBLEM_CODES, Problem, ProfileRecord
 from bot.services.goals import GoalProgress
 from bot.services.planning import Adherence
+from bot.services.privacy import ImportSummary
 from bot.services.quotes import Page, Pipeline
 from bot.services.streaks import Streak
 from tests.unit.services.test_coaching import message_samples
@@ -210,6 +213,62 @@ LABELS.update(
         "buttons/goal_raise": {"n": 1000},
     }
 )
+
+
+# /export, /import, /forget and /privacy: every problem code, hostile file names and values.
+IMPORT_SUMMARY = ImportSummary(
+    days=100000, quotes=1, blocks=14, sessions=2, goals=1, diagnoses=1000, settings=True,
+    skipped_blocks=1,
+)  # fmt: skip
+IMPORT_PROBLEMS = [
+    Problem(code, line=10**6, column=10**6, where=HOSTILE, value=HOSTILE, hint=HOSTILE)
+    for code in PROBLEM_CODES
+]
+SAMPLES.update(
+    {
+        "data/export_json": {"days": 1, "quotes": 100000},
+        "data/export_csv": {},
+        "data/import_ask": {"max_mb": 5, "columns": ",".join(CSV_COLUMNS)},
+        "data/import_waiting": {"max_mb": 5},
+        "data/import_download_failed": {},
+        "data/import_invalid": {
+            "filename": HOSTILE, "problems": IMPORT_PROBLEMS[:5], "more": 99999, "max_mb": 5,
+            "columns": ",".join(CSV_COLUMNS),
+        },
+        "data/import_preview": {
+            "filename": HOSTILE, "summary": IMPORT_SUMMARY,
+            "profile": ProfileRecord(
+                "fr", "America/Argentina/ComodRivadavia", time(23, 59), 127, "CHF", None, True
+            ),
+            "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+            "language": "Français",
+        },
+        "data/import_nothing_new": {"filename": HOSTILE},
+        "data/import_done": {"summary": IMPORT_SUMMARY},
+        "data/import_expired": {},
+        "data/import_cancelled": {},
+        "data/forget_confirm": {
+            "counts": {
+                "checkin": 1, "activity_entry": 2, "quote": 100000, "plan_block": 1, "goal": 1,
+                "diagnosis": 1,
+            },
+        },
+        "data/forget_done": {},
+        "data/forget_kept": {},
+        "data/privacy": {},
+    }
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_import_problem_has_its_own_words(lang: str) -> None:
+    sample = SAMPLES["data/import_invalid"]
+    for problem in IMPORT_PROBLEMS:
+        html = render("data/import_invalid", lang, **{**sample, "problems": [problem]})
+        parse_html(html)
+        unknown = replace(problem, code="?")
+        fallback = render("data/import_invalid", lang, **{**sample, "problems": [unknown]})
+        assert html != fallback, f"{problem.code} has no sentence of its own"
 
 
 def html_names(lang: str) -> set[str]:

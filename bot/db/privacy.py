@@ -1,0 +1,140 @@
+"""Queries for /export, /import and /forget: everything of one user, loaded, counted or erased.
+
+Every query is scoped to one user. Like every query module, nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    ActivityEntry,
+    Base,
+    BlockSession,
+    CheckIn,
+    Diagnosis,
+    Goal,
+    InboundUpdate,
+    PlanBlock,
+    Quote,
+    User,
+)
+
+USER_COLUMN = "user_id"
+IMPORT_SOURCE = "import"  # activity entries brought by a CSV import
+
+
+@dataclass
+class UserRows:
+    """All rows that hold an owner's data (not the transient ones: dialog, outbox)."""
+
+    checkins: list[CheckIn]
+    activity: list[ActivityEntry]
+    quotes: list[Quote]
+    blocks: list[PlanBlock]
+    block_sessions: list[BlockSession]
+    goals: list[Goal]
+    diagnoses: list[Diagnosis]
+
+
+async def _all(session: AsyncSession, model: Any, user_id: int, *order: Any) -> list[Any]:
+    query = select(model).where(model.user_id == user_id).order_by(*order)
+    return list((await session.execute(query)).scalars())
+
+
+async def load(session: AsyncSession, user_id: int) -> UserRows:
+    """Every data row of one user, in a stable order (oldest first)."""
+    return UserRows(
+        checkins=await _all(session, CheckIn, user_id, CheckIn.local_date),
+        activity=await _all(
+            session, ActivityEntry, user_id, ActivityEntry.local_date, ActivityEntry.id
+        ),
+        quotes=await _all(session, Quote, user_id, Quote.sent_on, Quote.id),
+        blocks=await _all(session, PlanBlock, user_id, PlanBlock.weekday, PlanBlock.start_time),
+        block_sessions=await _all(
+            session, BlockSession, user_id, BlockSession.local_date, BlockSession.start_time
+        ),
+        goals=await _all(session, Goal, user_id, Goal.id),
+        diagnoses=await _all(session, Diagnosis, user_id, Diagnosis.on_date, Diagnosis.id),
+    )
+
+
+def user_tables() -> list[Table]:
+    """Every table with a row per user (a `user_id` column), children before parents."""
+    return [t for t in reversed(Base.metadata.sorted_tables) if USER_COLUMN in t.c]
+
+
+async def count(session: AsyncSession, user_id: int) -> dict[str, int]:
+    """How many rows each table holds about one user (tables with none left out)."""
+    counts: dict[str, int] = {}
+    for table in user_tables():
+        query = select(func.count()).select_from(table).where(table.c[USER_COLUMN] == user_id)
+        n = int((await session.execute(query)).scalar_one())
+        if n:
+            counts[table.name] = n
+    return counts
+
+
+async def delete_import_entries(session: AsyncSession, user_id: int, days: Iterable[date]) -> None:
+    """Drop the activity a previous CSV import brought for these days (it is replaced)."""
+    chosen = sorted(set(days))
+    for start in range(0, len(chosen), 500):
+        await session.execute(
+            delete(ActivityEntry).where(
+                ActivityEntry.user_id == user_id,
+                ActivityEntry.source == IMPORT_SOURCE,
+                ActivityEntry.local_date.in_(chosen[start : start + 500]),
+            )
+        )
+
+
+def _mentions(payload: object, telegram_id: int) -> bool:
+    """Whether a stored Telegram update came from (or went to) this Telegram user."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            mentioned = isinstance(value, dict) and value.get("id") == telegram_id
+            if key in ("from", "chat", "user") and mentioned:
+                return True
+            if isinstance(value, dict | list) and _mentions(value, telegram_id):
+                return True
+    elif isinstance(payload, list):
+        return any(_mentions(item, telegram_id) for item in payload)
+    return False
+
+
+async def erase(session: AsyncSession, user: User) -> dict[str, int]:
+    """Delete every row about the user, their account last; returns rows deleted per table.
+
+    Tables are found from the metadata, so a table added later with a `user_id` is covered.
+    Webhook updates kept in the inbox carry the user's Telegram id in their JSON: the ones
+    already taken by a worker (this very update among them) go too; updates not picked up yet
+    stay, to be handled (a message sent after /forget starts a fresh account).
+    """
+    await session.flush()  # nothing pending may be written after the rows are gone
+    removed = await count(session, user.id)
+    for table in user_tables():
+        await session.execute(delete(table).where(table.c[USER_COLUMN] == user.id))
+    # The inbox is small (pruned) and JSON paths differ between backends: filter in Python.
+    stored = await session.execute(
+        select(InboundUpdate.update_id, InboundUpdate.payload).where(
+            (InboundUpdate.handled_at.is_not(None)) | (InboundUpdate.claimed_at.is_not(None))
+        )
+    )
+    about = [update_id for update_id, payload in stored if _mentions(payload, user.telegram_id)]
+    for start in range(0, len(about), 500):
+        await session.execute(
+            delete(InboundUpdate).where(InboundUpdate.update_id.in_(about[start : start + 500]))
+        )
+    if about:
+        removed[InboundUpdate.__tablename__] = len(about)
+    await session.execute(delete(User).where(User.id == user.id))
+    removed[User.__tablename__] = 1
+    # The ORM objects of this session describe rows that no longer exist: never flush them.
+    session.expunge_all()
+    return removed
