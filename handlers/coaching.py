@@ -24,7 +24,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.db import outbox, users
-from bot.db.models import DialogName, OutboxMessage, User
+from bot.db.models import Dialog, DialogName, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import BABEL_LOCALES, label, render
 from bot.services import charts, coaching, history, reports
@@ -266,6 +266,12 @@ def quiz_question(lang: str, number: int, *, resuming: bool) -> tuple[str, Keybo
 def _answers(data: dict[str, Any]) -> dict[str, str]:
     raw = data.get("answers")
     return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def on_typed_text(turn: Turn, dialog: Dialog) -> tuple[str, Keyboard]:
+    """Text typed during the quiz: the open question again, since its answers are taps."""
+    question = coaching.next_quiz_question(_answers(dialog.data)) or QUIZ[0]
+    return quiz_question(turn.lang, QUIZ.index(question) + 1, resuming=True)
 
 
 async def cmd_diagnose(update: Update, context: BotContext) -> None:

@@ -10,7 +10,7 @@ from bot.db import users
 from bot.db.models import DialogName
 from bot.i18n import render
 from bot.services import checkins, onboarding
-from handlers import checkin, data, goals, planning, preferences, quotes
+from handlers import checkin, coaching, data, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
 MAX_TEXT = 4096
@@ -35,6 +35,8 @@ async def on_text(update: Update, context: BotContext) -> None:
             text, rows = await goals.on_typed_answer(turn, dialog, typed)
         elif open_checkin is not None:
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)
+        elif dialog is not None and dialog.name == DialogName.DIAGNOSE:
+            text, rows = coaching.on_typed_text(turn, dialog)
         elif dialog is not None and dialog.name == DialogName.IMPORT:
             text, rows = data.on_typed_text(turn, dialog)  # /import waits for a file
         else:

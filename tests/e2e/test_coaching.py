@@ -372,6 +372,8 @@ async def test_diagnose_quiz_survives_a_restart_and_names_the_type(
     resumed = await say(user, sandbox, "/diagnose")
     assert "4/8" in resumed["text"]
     assert ("pick up where you left off" if lang == "en" else "Reprenons") in resumed["text"]
+    typed = await say(user, sandbox, "hmm, not sure")  # answers are taps: the question again
+    assert "4/8" in typed["text"] and button_texts(user, typed)
     for answer in taps[3:-1]:
         await tap(user, sandbox, answer)
     result = await tap(user, sandbox, taps[-1])
