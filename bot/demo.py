@@ -23,7 +23,7 @@ from bot.sandbox import BotApiSandbox
 from bot.sandbox.html_entities import plain_text
 
 DEMO_USER_ID = 4242
-QUIET_SECONDS = 0.3
+QUIET_SECONDS = 1.1  # longer than the per-chat pacing gap, so a paced follow-up is waited for
 REPLY_TIMEOUT = 10.0
 
 
