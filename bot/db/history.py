@@ -8,9 +8,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
-    ActivityEntry,
-    BlockSession,
-    CheckIn,
     Diagnosis,
     Goal,
     OutboxMessage,
@@ -19,33 +16,6 @@ from bot.db.models import (
     Quote,
     QuoteStatus,
 )
-
-
-async def checkins_between(
-    session: AsyncSession, user_id: int, first: date, last: date
-) -> list[CheckIn]:
-    query = (
-        select(CheckIn)
-        .where(CheckIn.user_id == user_id, CheckIn.local_date >= first, CheckIn.local_date <= last)
-        .order_by(CheckIn.local_date)
-    )
-    return list((await session.execute(query)).scalars())
-
-
-async def activity_between(
-    session: AsyncSession, user_id: int, first: date, last: date
-) -> dict[tuple[date, str], int]:
-    """Activity per (day, kind) from /log and /import alike, between two dates inclusive."""
-    query = (
-        select(ActivityEntry.local_date, ActivityEntry.kind, func.sum(ActivityEntry.count))
-        .where(
-            ActivityEntry.user_id == user_id,
-            ActivityEntry.local_date >= first,
-            ActivityEntry.local_date <= last,
-        )
-        .group_by(ActivityEntry.local_date, ActivityEntry.kind)
-    )
-    return {(day, kind): int(total or 0) for day, kind, total in await session.execute(query)}
 
 
 async def quotes_since(session: AsyncSession, user_id: int, since: date) -> list[Quote]:
@@ -68,21 +38,6 @@ async def quotes_since(session: AsyncSession, user_id: int, since: date) -> list
 async def plan_block_count(session: AsyncSession, user_id: int) -> int:
     query = select(func.count()).select_from(PlanBlock).where(PlanBlock.user_id == user_id)
     return int((await session.execute(query)).scalar_one())
-
-
-async def block_sessions_between(
-    session: AsyncSession, user_id: int, first: date, last: date
-) -> list[BlockSession]:
-    query = (
-        select(BlockSession)
-        .where(
-            BlockSession.user_id == user_id,
-            BlockSession.local_date >= first,
-            BlockSession.local_date <= last,
-        )
-        .order_by(BlockSession.local_date, BlockSession.start_time)
-    )
-    return list((await session.execute(query)).scalars())
 
 
 async def active_goal(session: AsyncSession, user_id: int) -> Goal | None:

@@ -19,7 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import checkins as checkin_queries
 from bot.db import history as queries
+from bot.db import planning as planning_queries
 from bot.db.models import Diagnosis, User
 from bot.services import coaching
 from bot.services.coaching import (
@@ -42,8 +44,8 @@ DATA, QUIZ = "data", "quiz"
 async def load(session: AsyncSession, user_id: int, today: date) -> History:
     """Everything the diagnosis, forecast and review need, up to and including `today`."""
     first = today - timedelta(days=HISTORY_DAYS - 1)
-    checkins = await queries.checkins_between(session, user_id, first, today)
-    logged = await queries.activity_between(session, user_id, first, today)
+    checkins = await checkin_queries.between(session, user_id, first, today)
+    logged = await checkin_queries.activity_totals(session, user_id, first, today)
 
     totals: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS, 0))
     for checkin in checkins:
@@ -79,7 +81,7 @@ async def load(session: AsyncSession, user_id: int, today: date) -> History:
     )
     blocks = tuple(
         BlockRecord(b.local_date, b.status, b.reason)
-        for b in await queries.block_sessions_between(session, user_id, first, today)
+        for b in await planning_queries.sessions_between(session, user_id, first, today)
     )
     goal_row = await queries.active_goal(session, user_id)
     goal = (
