@@ -412,8 +412,23 @@ def export_document(data: OwnerData, now: datetime) -> dict[str, Any]:
     }
 
 
+def _pretty(value: object, depth: int = 0) -> str:
+    """JSON a person can read that stays small: the top two levels of objects spread over
+    lines, every record of a list on one line."""
+    pad = "  " * (depth + 1)
+    if isinstance(value, dict) and value and depth < 2:
+        inner = ",\n".join(
+            f"{pad}{json.dumps(key)}: {_pretty(item, depth + 1)}" for key, item in value.items()
+        )
+        return "{\n" + inner + "\n" + "  " * depth + "}"
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        inner = ",\n".join(pad + json.dumps(item, ensure_ascii=False) for item in value)
+        return "[\n" + inner + "\n" + "  " * depth + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def export_json(data: OwnerData, now: datetime) -> bytes:
-    return json.dumps(export_document(data, now), ensure_ascii=False, indent=2).encode() + b"\n"
+    return (_pretty(export_document(data, now)) + "\n").encode()
 
 
 def daily_rows(
