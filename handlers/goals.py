@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.db import users
-from bot.db.models import CheckIn, Dialog, DialogName
+from bot.db.models import Dialog
 from bot.i18n import label, render
 from bot.services import goals
 from bot.services.goals import GoalInputError, GoalStep
@@ -22,15 +22,6 @@ STOP_WORDS = {"stop", "off", "arret", "arrêt", "arreter", "arrêter", "stopper"
 
 def _cancel(lang: str) -> list[tuple[str, str]]:
     return [(label("buttons/goal_cancel", lang), cb.pack(FEATURE, "cancel"))]
-
-
-def takes_typed_text(dialog: Dialog | None, open_checkin: CheckIn | None, now: datetime) -> bool:
-    """Whether typed text answers a guided /goal: open, recent, and asked after any check-in."""
-    if dialog is None or dialog.name != DialogName.GOAL:
-        return False
-    if now - dialog.updated_at > goals.DIALOG_TTL:
-        return False
-    return open_checkin is None or open_checkin.asked_at <= dialog.updated_at
 
 
 def invalid(lang: str, code: str) -> str:

@@ -13,7 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.db import users
-from bot.db.models import CheckIn, Dialog, DialogName, OutboxMessage, PlanBlock, User
+from bot.db.models import Dialog, OutboxMessage, PlanBlock, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import BABEL_LOCALES, label, render
 from bot.services import calendar_export, planning, schedule
@@ -145,15 +145,6 @@ def question(lang: str, dialog: Dialog) -> tuple[str, Keyboard]:
         [(other, cb.pack(FEATURE, "dur", TYPED))],
         cancel,
     ]
-
-
-def takes_typed_text(dialog: Dialog | None, open_checkin: CheckIn | None, now: datetime) -> bool:
-    """Whether typed text answers a guided /plan: open, recent, and asked after any check-in."""
-    if dialog is None or dialog.name != DialogName.PLAN:
-        return False
-    if now - dialog.updated_at > planning.DIALOG_TTL:
-        return False
-    return open_checkin is None or open_checkin.asked_at <= dialog.updated_at
 
 
 def invalid(lang: str, code: str) -> str:

@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db.models import CheckIn, Dialog, DialogName, OutboxMessage, Quote, QuoteStatus, User
+from bot.db.models import Dialog, OutboxMessage, Quote, QuoteStatus, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
 from bot.services import quotes
@@ -202,15 +202,6 @@ def _command_text(update: Update, context: BotContext) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Typed answers (routed here by handlers/text.py)
-
-
-def takes_typed_text(dialog: Dialog | None, open_checkin: CheckIn | None, now: datetime) -> bool:
-    """Whether typed text answers a guided /quote: open, recent, and asked after any check-in."""
-    if dialog is None or dialog.name != DialogName.QUOTE:
-        return False
-    if now - dialog.updated_at > quotes.DIALOG_TTL:
-        return False
-    return open_checkin is None or open_checkin.asked_at <= dialog.updated_at
 
 
 async def on_typed_answer(turn: Turn, dialog: Dialog, text: str) -> tuple[str, Keyboard | None]:

@@ -9,7 +9,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.db.models import DialogName
 from bot.i18n import render
-from bot.services import checkins, onboarding
+from bot.services import checkins, dialogs, onboarding
 from handlers import checkin, coaching, data, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
@@ -25,13 +25,17 @@ async def on_text(update: Update, context: BotContext) -> None:
     async with user_turn(update, context) as turn:
         dialog = await users.get_dialog(turn.session, turn.user)
         open_checkin = await checkins.open_for_typing(turn.session, turn.user, turn.now)
+
+        def guided(name: DialogName) -> bool:
+            return dialogs.takes_typed_text(dialog, name, open_checkin, turn.now)
+
         if dialog is not None and dialog.name in onboarding.PREFERENCE_DIALOGS:
             text, rows = await preferences.on_typed_answer(turn, dialog, typed)
-        elif dialog is not None and quotes.takes_typed_text(dialog, open_checkin, turn.now):
+        elif dialog is not None and guided(DialogName.QUOTE):
             text, rows = await quotes.on_typed_answer(turn, dialog, typed)
-        elif dialog is not None and planning.takes_typed_text(dialog, open_checkin, turn.now):
+        elif dialog is not None and guided(DialogName.PLAN):
             text, rows, after = await planning.on_typed_answer(update, turn, dialog, typed)
-        elif dialog is not None and goals.takes_typed_text(dialog, open_checkin, turn.now):
+        elif dialog is not None and guided(DialogName.GOAL):
             text, rows = await goals.on_typed_answer(turn, dialog, typed)
         elif open_checkin is not None:
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)

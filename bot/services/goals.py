@@ -25,6 +25,7 @@ from bot.db import goals as queries
 from bot.db import users
 from bot.db.models import Dialog, DialogName, Goal, User
 from bot.services import schedule
+from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import zone
 
 TARGET_CHOICES = (5, 10, 15, 20)
@@ -33,7 +34,7 @@ MAX_REWARD = 200
 MAX_INPUT_LENGTH = 400
 BAR_SLOTS = 10
 RAISE = 1.2
-DIALOG_TTL = timedelta(hours=24)  # an older guided /goal no longer takes typed text
+DIALOG_TTL = GUIDED_TTL
 
 
 class GoalInputError(Exception):

@@ -39,6 +39,7 @@ from bot.db import planning as queries
 from bot.db.models import BlockSession, Dialog, DialogName, OutboxMessage, PlanBlock, User
 from bot.services import schedule
 from bot.services.checkins import Reason
+from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import parse_days, parse_time, zone
 
 BLOCK_START_KIND = "plan_block"
@@ -51,7 +52,7 @@ MAX_DURATION = 240
 MAX_BLOCKS = 14
 MAX_INPUT_LENGTH = 200
 ADHERENCE_WEEKS = 4
-DIALOG_TTL = timedelta(hours=24)  # an older guided /plan no longer takes typed text
+DIALOG_TTL = GUIDED_TTL
 
 
 class BlockStatus(StrEnum):

@@ -46,6 +46,7 @@ from bot.db import quotes as queries
 from bot.db.models import ActivityEntry, Dialog, DialogName, OutboxMessage, Quote, QuoteStatus, User
 from bot.services import schedule
 from bot.services.activity_input import ActivityKind
+from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import zone
 from bot.services.quote_input import (
     MAX_VALIDITY_DAYS,
@@ -61,7 +62,7 @@ LOST_AFTER_DAYS = 14
 EXPIRING_SOON_DAYS = 7  # "expiring this week": today and the 6 days after
 FOLLOW_UP_GRACE_DAYS = 7  # an open quote this old and never followed up counts "without follow-up"
 LATE_LIMIT = timedelta(hours=12)
-DIALOG_TTL = timedelta(hours=24)
+DIALOG_TTL = GUIDED_TTL
 VALIDITY_CHOICES = (15, 30, 45, 60)
 EXTEND_CHOICES = (15, 30)
 PAGE_SIZE = 5
