@@ -116,26 +116,17 @@ class SandboxUser:
                 "pressing it would not reach the bot"
             )
         sandbox = self._sandbox
-        record = sandbox._new_callback_query(self, stored, data)
         state = sandbox._chat_state(self.chat_id)
         label = f"[{text}] ({data})" + (" from an older keyboard" if stale else "")
         sandbox._add_event(state, "press", "user", label, stored.message_id)
-        sandbox._enqueue_update(
-            "callback_query",
-            {
-                "id": record.id,
-                "from": self.user_dict,
-                "message": stored.to_dict(),
-                "chat_instance": str(-(self.chat_id * 7919 % 10**15) - 1),
-                "data": data,
-            },
-        )
-        return record.id
+        return self._enqueue_callback(stored, data)
 
     async def send_callback(self, message: MessageRef, data: str) -> str:
         """A forged press: callback data the message never offered (a modified client, or a
         replay of another user's button); returns the query id."""
-        stored = self._stored(message)
+        return self._enqueue_callback(self._stored(message), data)
+
+    def _enqueue_callback(self, stored: StoredMessage, data: str) -> str:
         sandbox = self._sandbox
         record = sandbox._new_callback_query(self, stored, data)
         sandbox._enqueue_update(
