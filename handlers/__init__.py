@@ -22,6 +22,8 @@ from handlers import (
 
 def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
+        # First: input no handler may see (characters the database cannot keep).
+        *text.guards(),
         *preferences.handlers(),
         *help.handlers(),
         *checkin.handlers(),

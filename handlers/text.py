@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.db import users
 from bot.db.models import DialogName
-from bot.i18n import render
+from bot.i18n import pick_language, render
 from bot.services import checkins, dialogs, onboarding
 from handlers import checkin, coaching, data, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
 MAX_TEXT = 4096
+# NUL and lone surrogates: no keyboard types them, PostgreSQL cannot store them.
+UNREADABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -55,6 +59,38 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
     async with user_turn(update, context) as turn:
         text = render("help/unknown_command", turn.lang)
     await reply(update, text)
+
+
+def _unreadable(update: Update) -> bool:
+    message, user = update.effective_message, update.effective_user
+    texts = [message.text, message.caption] if message is not None else []
+    if user is not None:
+        texts += [user.first_name, user.last_name, user.username]
+    if update.callback_query is not None:
+        texts.append(update.callback_query.data)
+    return any(text and UNREADABLE.search(text) for text in texts)
+
+
+class UnreadableInput(BaseHandler[Update, BotContext, None]):
+    """Matches an update carrying characters no database keeps, before any handler stores them."""
+
+    def check_update(self, update: object) -> bool:
+        return isinstance(update, Update) and _unreadable(update)
+
+
+async def on_unreadable(update: Update, context: BotContext) -> None:
+    """Refuses the message (nothing is stored): "I did not understand"."""
+    user = update.effective_user
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        return
+    lang = pick_language(user.language_code if user is not None else None)
+    await reply(update, render("help/not_understood", lang))
+
+
+def guards() -> list[BaseHandler[Update, BotContext, None]]:
+    """First of all handlers: input that must not reach the others."""
+    return [UnreadableInput(on_unreadable)]
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
