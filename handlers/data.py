@@ -10,8 +10,9 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.db import users
 from bot.db.models import Dialog, DialogName
-from bot.i18n import label, render
+from bot.i18n import label, pick_language, render
 from bot.services import data_format, privacy
 from bot.services.data_format import ImportRefused, Payload, Problem
 from handlers import callback_data as cb
@@ -180,12 +181,10 @@ async def _confirm_import(update: Update, context: BotContext, token: str) -> No
     assert payload is not None
     async with user_turn(update, context) as turn:
         summary = await privacy.confirm_import(turn.session, turn.user, token, payload, turn.now)
-        text = (
-            render("data/import_done", turn.lang, summary=summary)
-            if summary is not None
-            else render("data/import_expired", turn.lang)
-        )
-    await edit_or_reply(update, text)
+        text = render("data/import_done", turn.lang, summary=summary) if summary else None
+    if text is not None:
+        await edit_or_reply(update, text)
+    # else a second tap raced the first one, which imported and says so: leave its message be
 
 
 async def cmd_forget(update: Update, context: BotContext) -> None:
@@ -203,10 +202,15 @@ async def cmd_forget(update: Update, context: BotContext) -> None:
 
 async def _forget(update: Update, context: BotContext, token: str) -> None:
     query = update.callback_query
-    assert query is not None
-    async with user_turn(update, context) as turn:
-        lang = turn.lang
-        erased = await privacy.forget(turn.session, turn.user, token, turn.now)
+    assert query is not None and update.effective_user is not None
+    lang = pick_language(update.effective_user.language_code)
+    erased = None
+    # Not user_turn: a second tap after the erasure must not open a new account.
+    async with context.bot_data.sessions.begin() as session:
+        user = await users.get_by_telegram_id(session, update.effective_user.id, lock=True)
+        if user is not None:
+            lang = user.language
+            erased = await privacy.forget(session, user, token, context.bot_data.clock.now())
     if erased is None:
         await query.answer(label("buttons/data_stale", lang))
         await drop_keyboard(update)

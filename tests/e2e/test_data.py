@@ -354,7 +354,12 @@ async def test_forget_erases_every_row_and_start_begins_fresh(
     erase = "🗑 Yes, erase everything" if lang == "en" else "🗑 Oui, tout effacer"
     done = await tap(user, sandbox, erase, message=asked)
     assert done["text"].startswith("🗑")
-    assert await refers_to(engine, account.id, 640) == []
+    again = await user.press(asked, erase)  # a second tap, on the old keyboard
+    assert (await user.wait_for_answer(again)).answer_text in (
+        "This button has expired.", "Ce bouton n'est plus valable.",
+    )  # fmt: skip
+    await sandbox.wait_idle(timeout=10)
+    assert await refers_to(engine, account.id, 640) == []  # and no new account made by the tap
     assert await rows_about(engine, 641) == others
     await bot.tick()  # nothing is left to send them
     assert user.last_message == done
