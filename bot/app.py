@@ -20,6 +20,7 @@ from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
+from bot.fair_updates import FairUpdateProcessor
 from bot.i18n import LANGUAGES, label
 from handlers.errors import error_handler
 from handlers.help import COMMANDS
@@ -51,7 +52,7 @@ def build_application(
             # A paid broadcast may go up to 1000 a second; the per-chat limit still holds.
             PacedRateLimiter(overall_rate=900.0) if settings.paid_broadcast else PacedRateLimiter()
         )
-        .concurrent_updates(True)
+        .concurrent_updates(FairUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -17,6 +17,11 @@ class Metrics:
             "Updates from Telegram handled",
             registry=self.registry,
         )
+        self.updates_dropped = Counter(
+            "prospect_coach_updates_dropped",
+            "Updates dropped because their sender was flooding the bot",
+            registry=self.registry,
+        )
         self.messages_sent = Counter(
             "prospect_coach_messages_sent",
             "Scheduled messages sent from the outbox",

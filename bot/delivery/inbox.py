@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from datetime import timedelta
 
 from telegram import Update
@@ -18,6 +17,7 @@ from bot.metrics import METRICS
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
+MAX_IN_FLIGHT = 256  # updates being handled at once, as python-telegram-bot allows
 IDLE_POLL_SECONDS = 5.0  # also how soon a dead replica's claimed updates are looked at again
 
 
@@ -30,6 +30,7 @@ class InboxWorker:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._handling: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
         """A new update was stored: look now rather than at the next idle poll."""
@@ -44,6 +45,8 @@ class InboxWorker:
         self._wakeup.set()
         if self._task is not None:
             await self._task
+        if self._handling:
+            await asyncio.wait(self._handling)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -58,33 +61,36 @@ class InboxWorker:
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
 
     async def drain_once(self) -> int:
-        """Handle one batch of stored updates; returns how many."""
+        """Claim a batch of stored updates and start handling them; returns how many."""
         data = self._app.bot_data
+        if len(self._handling) >= MAX_IN_FLIGHT:
+            await asyncio.wait(self._handling, return_when=asyncio.FIRST_COMPLETED)
         async with data.sessions.begin() as session:
             rows = await inbox.claim(
                 session,
                 now=data.clock.now(),
                 worker=self._worker,
-                limit=BATCH_SIZE,
+                limit=min(BATCH_SIZE, MAX_IN_FLIGHT - len(self._handling)),
                 stale_after=timedelta(seconds=data.settings.claim_timeout_seconds),
             )
-            claimed = [(row.update_id, row.payload) for row in rows]
-        if not claimed:
-            return 0
-        # One user's updates in order; different users side by side.
-        by_sender: dict[object, list[Update]] = defaultdict(list)
-        for _update_id, payload in claimed:
-            update = Update.de_json(payload, self._app.bot)
-            sender = update.effective_user.id if update.effective_user else update.update_id
-            by_sender[sender].append(update)
-        await asyncio.gather(*(self._handle_in_order(updates) for updates in by_sender.values()))
-        return len(claimed)
+            payloads = [row.payload for row in rows]
+        for payload in payloads:
+            # The update processor keeps each user's updates in order and caps a flooder's
+            # backlog; handling goes on in the background so one slow chat holds up no batch.
+            task = asyncio.create_task(self._handle(Update.de_json(payload, self._app.bot)))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+        return len(payloads)
 
-    async def _handle_in_order(self, updates: list[Update]) -> None:
+    async def _handle(self, update: Update) -> None:
         data = self._app.bot_data
-        for update in updates:
-            await self._app.process_update(update)
-            METRICS.updates_handled.inc()
-            # Marked one by one: a crash repeats at most the update being handled.
-            async with data.sessions.begin() as session:
-                await inbox.mark_handled(session, [update.update_id], data.clock.now())
+        try:
+            await self._app.update_processor.process_update(
+                update, self._app.process_update(update)
+            )
+        except Exception:
+            logger.exception("update %s could not be handled", update.update_id)
+        METRICS.updates_handled.inc()
+        # Marked one by one: a crash repeats at most the updates being handled.
+        async with data.sessions.begin() as session:
+            await inbox.mark_handled(session, [update.update_id], data.clock.now())
