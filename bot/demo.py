@@ -177,7 +177,7 @@ async def _converse(
         if line == ":next":
             if not await _jump_to_next(application, clock):
                 print("(nothing is scheduled)")
-        elif line.isdigit() and terminal.buttons and 1 <= int(line) <= len(terminal.buttons):
+        elif line.isdecimal() and terminal.buttons and 1 <= int(line) <= len(terminal.buttons):
             message_id, data = terminal.buttons[int(line) - 1]
             await user.press(message_id, data)
         elif line.startswith("/"):

@@ -65,7 +65,7 @@ async def cmd_pause(update: Update, context: BotContext) -> None:
         days = DEFAULT_PAUSE_DAYS
         if args:
             raw = args[0]
-            if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAUSE_DAYS or len(args) > 1:
+            if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAUSE_DAYS or len(args) > 1:
                 await reply(
                     update, render("activity/pause_invalid", turn.lang, max_days=MAX_PAUSE_DAYS)
                 )

@@ -147,7 +147,7 @@ async def on_goal_button(update: Update, context: BotContext) -> None:
         action = parsed.action if parsed else ""
         if action == "t" and dialog is not None and dialog.step == GoalStep.TARGET:
             assert parsed is not None
-            target = int(parsed.arg) if parsed.arg.isdigit() else 0
+            target = int(parsed.arg) if parsed.arg.isdecimal() else 0
             if target in goals.TARGET_CHOICES:
                 await goals.choose_target(turn.session, turn.user, target, turn.now)
                 text, rows = ask_reward(turn.lang, target)
@@ -158,7 +158,7 @@ async def on_goal_button(update: Update, context: BotContext) -> None:
             text, rows = ask_target(turn.lang)
         elif action == "stop" and await goals.stop(turn.session, turn.user):
             text = render("goal/stopped", turn.lang)
-        elif action == "raise" and parsed is not None and parsed.arg.isdigit():
+        elif action == "raise" and parsed is not None and parsed.arg.isdecimal():
             current = await goals.current(turn.session, turn.user)
             target = int(parsed.arg)
             if current is None or target != goals.suggest_next(current.weekly_contacts):

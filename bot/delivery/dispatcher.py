@@ -98,41 +98,71 @@ class Dispatcher:
         if self._leadership is not None and not await self._leadership.acquire():
             return report
         async with self._lock:
-            while not self._stopping:
-                now = self._clock.now()
-                async with self._sessions.begin() as session:
-                    rows = await outbox.claim_due(
-                        session,
-                        now=now,
-                        worker=self._worker,
-                        limit=self._batch_size,
-                        stale_after=self._claim_timeout,
-                    )
-                    claims = [(row.id, row.user_id) for row in rows]
-                if not claims:
-                    return report
-                report.claimed += len(claims)
-                by_user: dict[int, list[int]] = defaultdict(list)
-                for row_id, user_id in claims:
-                    by_user[user_id].append(row_id)
-                await asyncio.gather(
-                    *(self._deliver_in_turn(ids, report) for ids in by_user.values())
-                )
-            return report
+            await self._drain(report)
+        return report
 
-    async def _deliver_in_turn(self, row_ids: list[int], report: TickReport) -> None:
-        # One chat's messages go one after the other, a second apart.
-        for position, row_id in enumerate(row_ids):
+    async def _drain(self, report: TickReport) -> None:
+        """Claim more while earlier claims are still going out, so sends never wait on a claim.
+
+        Each user's rows go through one worker, one after the other, a second apart.
+        """
+        queues: dict[int, list[int]] = {}
+        workers: dict[int, asyncio.Task[None]] = {}
+        exhausted = False
+        while True:
+            outstanding = sum(len(queue) for queue in queues.values()) + len(workers)
+            if not (exhausted or self._stopping) and outstanding <= self._batch_size // 2:
+                claims = await self._claim(self._batch_size - outstanding)
+                exhausted = not claims
+                report.claimed += len(claims)
+                for row_id, user_id in claims:
+                    queues.setdefault(user_id, []).append(row_id)
+                    if user_id not in workers or workers[user_id].done():
+                        workers[user_id] = asyncio.create_task(
+                            self._deliver_queue(user_id, queues, report)
+                        )
+            for user_id, task in list(workers.items()):
+                if task.done():
+                    del workers[user_id]
+            if not workers:
+                if exhausted or self._stopping:
+                    return
+                continue
+            await asyncio.wait(
+                workers.values(),
+                return_when=asyncio.FIRST_COMPLETED,
+                timeout=None if exhausted else 0.05,
+            )
+
+    async def _claim(self, limit: int) -> list[tuple[int, int]]:
+        async with self._sessions.begin() as session:
+            rows = await outbox.claim_due(
+                session,
+                now=self._clock.now(),
+                worker=self._worker,
+                limit=limit,
+                stale_after=self._claim_timeout,
+            )
+            return [(row.id, row.user_id) for row in rows]
+
+    async def _deliver_queue(
+        self, user_id: int, queues: dict[int, list[int]], report: TickReport
+    ) -> None:
+        first = True
+        while queues.get(user_id):
+            row_id = queues[user_id].pop(0)
             if self._stopping:
                 await self._release(row_id)
                 continue
-            if position:
+            if not first:
                 await asyncio.sleep(PER_CHAT_SPACING_SECONDS)
+            first = False
             try:
                 await self._deliver(row_id, report)
             except Exception:
                 logger.exception("outbox row %s could not be delivered", row_id)
                 await self._settle(row_id, OutboxStatus.FAILED, "internal error", report)
+        queues.pop(user_id, None)
 
     async def _release(self, row_id: int) -> None:
         """Hand a claimed, unsent row back so the next dispatcher sends it without waiting."""
@@ -146,6 +176,12 @@ class Dispatcher:
                 )
 
     async def _deliver(self, row_id: int, report: TickReport) -> None:
+        # Compose, send and mark one at a time: a burst of compose transactions at the start
+        # of a batch would only stall the sends behind it.
+        async with self._in_flight:
+            await self._compose_and_send(row_id, report)
+
+    async def _compose_and_send(self, row_id: int, report: TickReport) -> None:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await outbox.get_claimed(session, row_id, self._worker)
@@ -161,8 +197,7 @@ class Dispatcher:
                 report.cancelled += 1
                 return
             chat_id = user.chat_id
-        async with self._in_flight:
-            await self._send_and_settle(row_id, chat_id, outgoing, report)
+        await self._send_and_settle(row_id, chat_id, outgoing, report)
 
     async def _send_and_settle(
         self, row_id: int, chat_id: int, outgoing: Outgoing, report: TickReport

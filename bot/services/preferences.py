@@ -176,7 +176,7 @@ def parse_days(text: str) -> int | None:
 
 
 def _day_number(word: str) -> int | None:
-    if word.isdigit():
+    if word.isdecimal():
         number = int(word)
         return number - 1 if 1 <= number <= 7 else None
     return _DAY_NAMES.get(word.rstrip("."))

@@ -445,7 +445,7 @@ def _read_validity(text: str, today: date) -> date | None:
 
 def _read_duration(count_text: str, unit: str, today: date) -> date | None:
     """Return today plus 'N days/weeks/months/years', or None when it is not a duration."""
-    if count_text.isdigit():
+    if count_text.isdecimal():
         count = int(count_text)
     elif count_text in _ONE_WORDS:
         count = 1

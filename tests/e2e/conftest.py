@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -106,7 +107,20 @@ async def tap(
     message as it stands after the bot reacted (edited in place or the next one sent)."""
     target = message or next(m for m in reversed(user.messages) if user.buttons(m))
     before = len(user.messages)
-    await user.press(target, button)
+
+    def current() -> dict[str, Any] | None:
+        return next((m for m in user.messages if m["message_id"] == target["message_id"]), None)
+
+    snapshot = current()
+    query_id = await user.press(target, button)
+    # The bot answers the press, then edits or sends: wait for that reaction, not just for a
+    # quiet moment (under load the edit can come well after the answer). A stale press gets
+    # only a toast, so an answer with text also ends the wait.
+    answered = await user.wait_for_answer(query_id, timeout=10)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (0.5 if answered.answer_text else 10)
+    while current() == snapshot and len(user.messages) == before and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
     await sandbox.wait_idle(timeout=10)
     messages = user.messages
     if len(messages) > before:

@@ -458,7 +458,7 @@ def command_oracle(name: str, args: str) -> Callable[[Harness, Persona], bool] |
     if name == "pause":
         words = args.split()
         return lambda h, p: (
-            not (len(words) == 1 and words[0].isdigit() and 1 <= int(words[0]) <= 365)
+            not (len(words) == 1 and words[0].isdecimal() and 1 <= int(words[0]) <= 365)
         )
     if name in ("quote", "devis"):
         return lambda h, p: refuses(
