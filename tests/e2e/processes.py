@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
 from pathlib import Path
+
+from bot.sandbox import BotApiSandbox
+
+
+def bot_env(sandbox: BotApiSandbox, database_url: str, **extra: str) -> dict[str, str]:
+    """This process's environment, pointed at the sandbox and the test database."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=sandbox.token,
+        TELEGRAM_API_BASE_URL=sandbox.base_url,
+        TELEGRAM_API_FILE_URL=sandbox.base_file_url,
+        DATABASE_URL=database_url,
+        DISPATCH_INTERVAL_SECONDS="1",
+    )
+    env.update(extra)
+    return env
 
 
 def free_port() -> int:

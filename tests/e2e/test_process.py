@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.models import User
 from bot.sandbox import BotApiSandbox
 from tests.e2e.conftest import say, tap
-from tests.e2e.processes import BotProcess, free_port
+from tests.e2e.processes import BotProcess, bot_env, free_port
 
 SECRET = "e2e-webhook-secret_123"
 
@@ -25,20 +24,7 @@ SECRET = "e2e-webhook-secret_123"
 async def process_env(
     sandbox: BotApiSandbox, engine: AsyncEngine, database_url: str, tmp_path: Path
 ) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=sandbox.token,
-        TELEGRAM_API_BASE_URL=sandbox.base_url,
-        TELEGRAM_API_FILE_URL=sandbox.base_file_url,
-        DATABASE_URL=database_url,
-        DISPATCH_INTERVAL_SECONDS="1",
-        LOG_LEVEL="DEBUG",
-    )
-    return env
+    return bot_env(sandbox, database_url, LOG_LEVEL="DEBUG")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Bot processes run as real subprocesses against the sandbox and a shared PostgreS
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.models import OutboxMessage, OutboxStatus, User
 from bot.sandbox import BotApiSandbox
 from tests.e2e.processes import BotProcess, free_port
+from tests.e2e.processes import bot_env as base_env
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 # These tests poll the database and the sandbox's logs, which have no events to wait on.
@@ -37,23 +37,11 @@ async def lenient_sandbox() -> AsyncIterator[BotApiSandbox]:
 
 
 def bot_env(sandbox: BotApiSandbox, database_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=sandbox.token,
-        TELEGRAM_API_BASE_URL=sandbox.base_url,
-        TELEGRAM_API_FILE_URL=sandbox.base_file_url,
-        DATABASE_URL=database_url,
-        DISPATCH_INTERVAL_SECONDS="0.3",
-        CLAIM_TIMEOUT_SECONDS="3",
-        RETRY_BACKOFF_SECONDS="0.3",
-        LOG_LEVEL="INFO",
-    )
-    env.update(extra)
-    return env
+    """Fast ticks, short claim timeouts and back-off: crashes and faults resolve in seconds."""
+    return base_env(
+        sandbox, database_url, DISPATCH_INTERVAL_SECONDS="0.3", CLAIM_TIMEOUT_SECONDS="3",
+        RETRY_BACKOFF_SECONDS="0.3", LOG_LEVEL="INFO", **extra,
+    )  # fmt: skip
 
 
 async def seed_due_checkins(
