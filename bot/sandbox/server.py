@@ -194,7 +194,7 @@ class BotApiSandbox:
         self.clock = clock
         self.flood_control = flood_control
         self.flood = FloodControl(per_chat_rate, per_chat_burst, global_rate, global_burst, clock)
-        self.spec: ApiSpec | None = load_spec(api_spec_path)
+        self.spec: ApiSpec = load_spec(api_spec_path)
         bot_id = token.split(":", 1)[0]
         self.bot_user: dict[str, Any] = {
             "id": int(bot_id) if bot_id.isdigit() else 123456,

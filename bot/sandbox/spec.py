@@ -11,10 +11,10 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ApiSpec", "FieldSpec", "find_spec_path"]
+__all__ = ["ApiSpec", "FieldSpec", "SpecMissingError", "find_spec_path"]
 
-SPEC_RELATIVE = Path("shared") / "telegram-bot-api" / "api.json"
-_warned_missing = False
+# Vendored from the official Bot API description (MIT, see LICENSE beside it).
+VENDORED_SPEC = Path(__file__).resolve().parent / "telegram_bot_api" / "api.json"
 # Parsed specs by (path, mtime): api.json is ~1 MB and every sandbox in a test run reads it.
 _cache: dict[tuple[str, float], ApiSpec] = {}
 
@@ -81,32 +81,27 @@ def _fields(entry: dict[str, Any]) -> dict[str, FieldSpec]:
     }
 
 
-def find_spec_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The api.json to use: ``explicit``, else $TELEGRAM_API_SPEC, else the nearest shared copy."""
+def find_spec_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The api.json to use: ``explicit``, else $TELEGRAM_API_SPEC, else the repository's copy."""
     if explicit is not None:
         return Path(explicit)
     from_env = os.environ.get("TELEGRAM_API_SPEC")
     if from_env:
         return Path(from_env)
-    here = Path(__file__).resolve()
-    for folder in here.parents:
-        for candidate in (folder / SPEC_RELATIVE, folder.parent / SPEC_RELATIVE):
-            if candidate.is_file():
-                return candidate
-    return None
+    return VENDORED_SPEC
 
 
-def load_spec(explicit: str | os.PathLike[str] | None = None) -> ApiSpec | None:
-    """Load the spec, or return None (warning once per process) when there is none to load."""
-    global _warned_missing
+def load_spec(explicit: str | os.PathLike[str] | None = None) -> ApiSpec:
+    """Load the spec; a missing or unusable one stops the sandbox, so no call goes unchecked."""
     path = find_spec_path(explicit)
-    problem = "not found"
-    if path is not None:
-        try:
-            return ApiSpec.load(path)
-        except (OSError, ValueError) as exc:
-            problem = f"unusable at {path} ({exc})"
-    if not _warned_missing:
-        _warned_missing = True
-        logger.warning("Bot API spec api.json %s; the sandbox runs without spec checks", problem)
-    return None
+    try:
+        return ApiSpec.load(path)
+    except (OSError, ValueError) as exc:
+        raise SpecMissingError(
+            f"Bot API spec api.json is missing or unusable at {path} ({exc}); "
+            "the sandbox checks every call against it and will not run without it"
+        ) from exc
+
+
+class SpecMissingError(RuntimeError):
+    """The Bot API description the sandbox checks calls against cannot be read."""

@@ -15,10 +15,11 @@ import httpx
 import pytest
 from aiohttp import web
 
+import bot.sandbox
 from bot.sandbox import BotApiSandbox, find_spec_path
+from bot.sandbox.spec import SpecMissingError
 
 SPEC_PATH = find_spec_path()
-pytestmark = pytest.mark.skipif(SPEC_PATH is None, reason="api.json not found")
 
 
 class FakeClock:
@@ -818,21 +819,15 @@ async def test_log_out_makes_the_token_unauthorized(
     assert (await call(client, sandbox, "getMe"))[0] == 401
 
 
-async def test_without_a_spec_the_sandbox_still_works(
-    client: httpx.AsyncClient, tmp_path: Path
-) -> None:
-    async with BotApiSandbox(api_spec_path=str(tmp_path / "missing.json")) as sandbox:
-        assert sandbox.spec is None
-        sandbox.user(7)
-        status, body = await call_form(
-            client, sandbox, "sendMessage", {"chat_id": "7", "text": "x", "typo": "1"}
-        )
-        assert status == 200 and body["result"]["chat"]["id"] == 7
-        # A value the sandbox cannot handle still gets Telegram's envelope, and is counted.
-        status, body = await call_form(client, sandbox, "getUpdates", {"offset": "abc"})
-        assert status == 500 and body["ok"] is False
-        assert body["description"].startswith("Internal Server Error: ValueError")
-        assert sandbox.errors_served == {500: 1}
+def test_a_missing_spec_stops_the_sandbox_loudly(tmp_path: Path) -> None:
+    with pytest.raises(SpecMissingError, match="missing.json"):
+        BotApiSandbox(api_spec_path=str(tmp_path / "missing.json"))
+
+
+def test_the_repository_carries_its_own_spec_and_licence() -> None:
+    assert SPEC_PATH.is_file() and (SPEC_PATH.parent / "LICENSE").is_file()
+    # Inside the package, so a fresh clone and an installed wheel both check every call.
+    assert SPEC_PATH.resolve().is_relative_to(Path(bot.sandbox.__file__).resolve().parent)
 
 
 # ---------------------------------------------------------------------- spec conformance
@@ -895,7 +890,6 @@ def conformance_problems(spec: dict[str, Any], method: str, result: Any) -> list
 
 
 def test_every_implemented_method_is_in_the_spec() -> None:
-    assert SPEC_PATH is not None
     spec = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     missing = BotApiSandbox.IMPLEMENTED_METHODS - set(spec["methods"])
     assert not missing
@@ -904,7 +898,6 @@ def test_every_implemented_method_is_in_the_spec() -> None:
 async def test_every_returned_object_conforms_to_the_spec(
     sandbox: BotApiSandbox, client: httpx.AsyncClient
 ) -> None:
-    assert SPEC_PATH is not None
     spec = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     sandbox.flood_control = False
     user = sandbox.user(7, first_name="Ann", username="ann", language_code="de")
