@@ -20,8 +20,10 @@ from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
+from bot.delivery.sweep import ScheduleSweep
 from bot.fair_updates import FairUpdateProcessor
 from bot.i18n import LANGUAGES, label
+from bot.services import schedules
 from handlers.errors import error_handler
 from handlers.help import COMMANDS
 from handlers.scheduled import scheduled_kinds
@@ -79,7 +81,9 @@ def build_application(
         claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
         retry_backoff=timedelta(seconds=settings.retry_backoff_seconds),
         max_in_flight=settings.send_concurrency,
+        replan=schedules.after_settled,
     )
+    data.sweep = ScheduleSweep(sessions=data.sessions, clock=data.clock)
     data.migrate_on_start = migrate
 
     application.add_handlers(handlers.all_handlers())
@@ -91,12 +95,25 @@ def build_application(
             first=0.5,
             name="dispatcher",
         )
+        application.job_queue.run_repeating(
+            _sweep_tick,
+            interval=settings.sweep_interval_seconds,
+            first=settings.sweep_interval_seconds,
+            name="schedule-sweep",
+        )
     return application
 
 
 async def _dispatch_tick(context: BotContext) -> None:
     """The one clock tick: send whatever the outbox has due."""
     await context.bot_data.dispatcher.tick()
+
+
+async def _sweep_tick(context: BotContext) -> None:
+    """Repair any owner whose scheduled messages drifted from what they should be."""
+    report = await context.bot_data.sweep.run()
+    if report.repaired:
+        logger.warning("schedule sweep: %s of %s owners repaired", report.repaired, report.checked)
 
 
 async def _post_init(application: BotApplication) -> None:

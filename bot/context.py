@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.sweep import ScheduleSweep
 
 
 class BotData:
@@ -20,6 +21,7 @@ class BotData:
     clock: Clock
     settings: Settings
     dispatcher: Dispatcher
+    sweep: ScheduleSweep
     migrate_on_start: bool = True
 
 

@@ -33,6 +33,17 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.outbox_retries = Counter(
+            "prospect_coach_outbox_retries",
+            "Scheduled messages put back for a retry after a transient error, by kind of error",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.schedule_repairs = Counter(
+            "prospect_coach_schedule_repairs",
+            "Owners whose scheduled messages the sweep had to fix (0 in a healthy system)",
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "prospect_coach_outbox_depth",
             "Scheduled messages due and not sent yet",

@@ -123,7 +123,6 @@ def chart_png(lang: str, review: reports.Review) -> bytes:
 async def after_checkin(turn: Turn) -> None:
     """Recompute the verdict after a finished check-in; news becomes a nudge (once a week)."""
     refreshed = await history.refresh(turn.session, turn.user, turn.now)
-    await reports.schedule_weekly_review(turn.session, turn.user, turn.now)
     if not refreshed.is_news:
         return
     assessment = refreshed.assessment
@@ -179,11 +178,8 @@ def _weekly_content(
 async def compose_weekly_review(
     session: AsyncSession, row: OutboxMessage, user: User, now: datetime
 ) -> Outgoing | None:
-    """Monday's chart with a short caption; plans next Monday's review while there is activity."""
+    """Monday's chart with a short caption (none while nothing was reported for weeks)."""
     refreshed = await history.refresh(session, user, now)
-    if reports.has_recent_activity(refreshed.history, refreshed.today):
-        after = max(now, row.due_at + timedelta(seconds=2))
-        await reports.schedule_weekly_review(session, user, now, after=after, replace=False)
     content = _weekly_content(refreshed, row, user, now)
     if content is None:
         return None
@@ -223,7 +219,6 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
         if review.is_empty:
             details = render("stats/empty", turn.lang)
         else:
-            await reports.schedule_weekly_review(turn.session, turn.user, turn.now)
             outlook = forecast(refreshed.history, refreshed.today)
             caption, details = review_texts(
                 turn.lang, review, refreshed.assessment, outlook, weekly=False

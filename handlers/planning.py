@@ -68,8 +68,6 @@ async def overview(turn: Turn, *, notice: str | None = None) -> tuple[str, Keybo
         text, first_rows = question(turn.lang, dialog)
         intro = render("plan/intro", turn.lang)
         return "\n\n".join(t for t in (notice, intro, text) if t), first_rows
-    # Re-arm the pings: idempotent, and it heals a zone change or a return after blocking the bot.
-    await planning.reschedule(turn.session, turn.user, turn.now)
     adherence = await planning.recent_adherence(turn.session, turn.user, turn.now)
     paused_until = turn.user.paused_until
     text = render(

@@ -12,7 +12,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.db.models import Dialog, DialogName
 from bot.i18n import BABEL_LOCALES, LANGUAGES, label, render
-from bot.services import accounts, onboarding, preferences, rescheduling
+from bot.services import accounts, onboarding, preferences, schedules
 from bot.services.onboarding import PrefStep
 from handlers import callback_data as cb
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
@@ -26,7 +26,7 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     """Greets the user; new users are walked through the three onboarding questions."""
     async with user_turn(update, context) as turn:
         if accounts.reactivate(turn.user, turn.now) and onboarding.is_onboarded(turn.user):
-            await rescheduling.reschedule_all(turn.session, turn.user, turn.now)
+            await schedules.sync(turn.session, turn.user, turn.now)
         if onboarding.is_onboarded(turn.user):
             await users.clear_dialog(turn.session, turn.user)
             text, rows = render("start/welcome_back", turn.lang, user=turn.user), None
@@ -248,7 +248,7 @@ async def _after_answer(
         assert new_dialog is not None
         return question_for(turn, new_dialog, following)
     if onboarding.is_onboarded(turn.user):
-        next_at = await rescheduling.reschedule_all(turn.session, turn.user, turn.now)
+        next_at = (await schedules.sync(turn.session, turn.user, turn.now)).next_checkin
     else:
         next_at = None
     if was_onboarding and onboarding.is_onboarded(turn.user):

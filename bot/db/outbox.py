@@ -54,7 +54,11 @@ async def schedule(
         },
         where=OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CANCELLED]),
     )
-    await session.execute(statement)
+    # Returning the row with populate_existing keeps an already loaded row in step with the
+    # database (a moved or revived row never reads as it was before in this session).
+    await session.execute(
+        statement.returning(OutboxMessage), execution_options={"populate_existing": True}
+    )
 
 
 async def cancel(
@@ -115,6 +119,30 @@ async def get_claimed(session: AsyncSession, row_id: int, worker: str) -> Outbox
     if row is None or row.status != OutboxStatus.CLAIMED or row.claimed_by != worker:
         return None
     return row
+
+
+async def cancel_ids(session: AsyncSession, row_ids: Sequence[int]) -> None:
+    """Cancel these rows if they are still pending (a sync found nobody wants them)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED)
+    )
+
+
+async def rows_for_user(
+    session: AsyncSession, user_id: int, kinds: Sequence[str], *, since: datetime
+) -> list[OutboxMessage]:
+    """The user's pending and claimed rows of these kinds, and those sent (due) since a moment."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.user_id == user_id,
+        OutboxMessage.kind.in_(kinds),
+        or_(
+            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CLAIMED]),
+            and_(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.due_at >= since),
+        ),
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def pending_for_user(session: AsyncSession, user_id: int) -> list[OutboxMessage]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Dialog, User
+from bot.db.models import Dialog, OutboxMessage, OutboxStatus, User
 
 
 async def get_by_telegram_id(
@@ -55,3 +55,30 @@ async def clear_dialog(session: AsyncSession, user: User) -> None:
     if dialog is not None:
         await session.delete(dialog)
         await session.flush()
+
+
+async def ids_after(session: AsyncSession, after_id: int, limit: int) -> list[int]:
+    """Ids of set-up, unblocked users after `after_id`, in order (a sweep's next batch)."""
+    query = (
+        select(User.id)
+        .where(User.id > after_id, User.onboarded_at.is_not(None), User.blocked_at.is_(None))
+        .order_by(User.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def ids_without_pending(session: AsyncSession, kind: str, limit: int) -> list[int]:
+    """Set-up, unblocked users with no row of this kind pending or being sent."""
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.user_id == User.id,
+        OutboxMessage.kind == kind,
+        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CLAIMED]),
+    )
+    query = (
+        select(User.id)
+        .where(User.onboarded_at.is_not(None), User.blocked_at.is_(None), ~waiting.exists())
+        .order_by(User.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

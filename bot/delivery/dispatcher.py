@@ -7,10 +7,11 @@ import logging
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -24,12 +25,18 @@ from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 RETRY_BACKOFF = timedelta(seconds=15)
 TIMED_OUT = "timed out, may have been delivered"
 MAX_BACKOFF = timedelta(hours=1)
 PER_CHAT_SPACING_SECONDS = 1.05  # Telegram allows about one message a second in a private chat
 BATCH_SIZE = 60  # about two seconds of sends at 30/s: claims stay fresh while they wait
+# A database that is locked, restarting or unreachable will answer again: retry, never fail.
+TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError, asyncio.TimeoutError)
+
+MARK_SENT_RETRIES = (0.2, 1.0, 5.0)  # seconds between tries to record a send that worked
+
+# Called in the transaction that settles a row (sent, dropped, failed): plans what comes next.
+Replan = Callable[[AsyncSession, User, str, datetime], Awaitable[None]]
 
 
 @dataclass
@@ -63,6 +70,7 @@ class Dispatcher:
         claim_timeout: timedelta = outbox.STALE_CLAIM,
         retry_backoff: timedelta = RETRY_BACKOFF,
         max_in_flight: int = 1,
+        replan: Replan | None = None,
     ) -> None:
         self._sessions = sessions
         self._bot = bot
@@ -78,6 +86,7 @@ class Dispatcher:
         # Sends between "request made" and "marked sent" are the ones a crash can duplicate.
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._stopping = False
+        self._replan = replan
 
     def request_stop(self) -> None:
         """Stop claiming; messages already being sent finish, claimed ones go back to pending."""
@@ -159,10 +168,20 @@ class Dispatcher:
             first = False
             try:
                 await self._deliver(row_id, report)
+            except TRANSIENT_ERRORS as exc:
+                await self._retry_after_error(row_id, f"database error: {exc!r}"[:300], report)
             except Exception:
                 logger.exception("outbox row %s could not be delivered", row_id)
                 await self._settle(row_id, OutboxStatus.FAILED, "internal error", report)
         queues.pop(user_id, None)
+
+    async def _retry_after_error(self, row_id: int, reason: str, report: TickReport) -> None:
+        """Put the row back with a backoff; if even that fails, its claim goes stale and is
+        taken again later (CLAIM_TIMEOUT_SECONDS), so it is never lost."""
+        try:
+            await self._retry(row_id, reason, report)
+        except TRANSIENT_ERRORS:
+            logger.warning("outbox row %s stays claimed until its claim goes stale", row_id)
 
     async def _release(self, row_id: int) -> None:
         """Hand a claimed, unsent row back so the next dispatcher sends it without waiting."""
@@ -195,6 +214,8 @@ class Dispatcher:
             if outgoing is None or user is None:
                 row.status = OutboxStatus.CANCELLED
                 report.cancelled += 1
+                if user is not None:
+                    await self._after_settled(session, user, row)
                 return
             chat_id = user.chat_id
         await self._send_and_settle(row_id, chat_id, outgoing, report)
@@ -219,7 +240,7 @@ class Dispatcher:
         except NetworkError as exc:
             await self._retry(row_id, f"network error: {exc}", report)
         else:
-            await self._sent(row_id, message, report)
+            await self._mark_sent(row_id, message, report)
 
     async def _send(self, chat_id: int, outgoing: Outgoing) -> Message:
         markup = None
@@ -247,6 +268,21 @@ class Dispatcher:
             chat_id, outgoing.text, reply_markup=markup, allow_paid_broadcast=paid
         )
 
+    async def _mark_sent(self, row_id: int, message: Message, report: TickReport) -> None:
+        """Telegram has the message: a database error now must not send it again, so marking
+        is retried here; only if the database stays away does the claim go stale (and the
+        message may then be repeated once, as after a crash)."""
+        for pause in (*MARK_SENT_RETRIES, None):
+            try:
+                await self._sent(row_id, message, report)
+                return
+            except TRANSIENT_ERRORS as exc:
+                if pause is None:
+                    logger.error("outbox row %s was sent but could not be marked: %r", row_id, exc)
+                    return
+                logger.warning("outbox row %s sent, marking it failed once: %r", row_id, exc)
+                await asyncio.sleep(pause)
+
     async def _sent(self, row_id: int, message: Message, report: TickReport) -> None:
         now = self._clock.now()
         async with self._sessions.begin() as session:
@@ -262,6 +298,8 @@ class Dispatcher:
             kind = self._kinds.get(row.kind)
             if user is not None and kind is not None and kind.after_sent is not None:
                 await kind.after_sent(session, row, user, message.message_id, now)
+            if user is not None:
+                await self._after_settled(session, user, row)
         report.sent += 1
         METRICS.messages_sent.inc()
 
@@ -298,18 +336,24 @@ class Dispatcher:
                 return
             timed_out_before = (row.last_error or "").startswith(TIMED_OUT)
             row.last_error = reason
-            if row.attempts >= MAX_ATTEMPTS or (last_chance and timed_out_before):
+            if last_chance and timed_out_before:
+                # Telegram may have it twice already: one repeat at most, never a third.
                 row.status = OutboxStatus.FAILED
                 report.failed += 1
-                logger.warning(
-                    "outbox row %s failed after %s attempts: %s", row_id, row.attempts, reason
-                )
+                logger.warning("outbox row %s failed after a second time-out: %s", row_id, reason)
+                user = await session.get(User, row.user_id)
+                if user is not None:
+                    await self._after_settled(session, user, row)
                 return
             backoff = delay or min(self._retry_backoff * 2 ** (row.attempts - 1), MAX_BACKOFF)
             row.status, row.due_at, row.claimed_by = OutboxStatus.PENDING, now + backoff, None
+            user = await session.get(User, row.user_id)
+            if user is not None:  # the next occurrence never waits on this one
+                await self._after_settled(session, user, row)
         report.retried += 1
         report.errors[reason.split(":", 1)[0]] += 1
         METRICS.send_errors.labels(reason.split(":", 1)[0]).inc()
+        METRICS.outbox_retries.labels(reason.split(":", 1)[0]).inc()
         logger.info("outbox row %s will be retried in %s: %s", row_id, backoff, reason)
 
     async def _settle(
@@ -319,10 +363,18 @@ class Dispatcher:
             row = await session.get(OutboxMessage, row_id)
             if row is not None:
                 row.status, row.last_error = status, reason
+                user = await session.get(User, row.user_id)
+                if user is not None:
+                    await self._after_settled(session, user, row)
         report.failed += 1
         report.errors[reason.split(":", 1)[0]] += 1
         METRICS.send_errors.labels(reason.split(":", 1)[0]).inc()
         logger.warning("outbox row %s %s: %s", row_id, status, reason)
+
+    async def _after_settled(self, session: AsyncSession, user: User, row: OutboxMessage) -> None:
+        await session.flush()  # the settled row is part of what the next plan is derived from
+        if self._replan is not None:
+            await self._replan(session, user, row.kind, self._clock.now())
 
 
 def _seconds(value: float | timedelta) -> timedelta:

@@ -1,8 +1,9 @@
 """Daily check-ins: when they are asked, the questions in order, answers stored once, the summary.
 
 Rules:
-- A check-in is asked at the user's local check-in time on their check-in days, unless paused.
-  After one is sent or skipped the next one is scheduled. One more than 3 hours late is skipped.
+- A check-in is asked at the user's local check-in time on their check-in days, unless paused,
+  once a day (the next one is always pending: `bot.services.schedules`). One more than 3 hours
+  late is skipped.
 - Questions: new contacts, meetings, proposals, "did your prospecting block happen?", and "why?"
   only when prospecting was low (no new contact, the block did not happen, or under half the
   recent average). "Other" asks for a few words.
@@ -23,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import checkins as queries
 from bot.db import outbox
 from bot.db.models import ActivityEntry, CheckIn, OutboxMessage, User
-from bot.services import reports, schedule, streaks
+from bot.services import schedule, schedules, streaks
 from bot.services.activity_input import MAX_PER_ENTRY, ActivityKind
 from bot.services.preferences import zone
 
-CHECKIN_KIND = "checkin"
+CHECKIN_KIND = schedules.CHECKIN_KIND
 FOLLOW_UP_KIND = "checkin_follow_up"
 LATE_LIMIT = timedelta(hours=3)
 FOLLOW_UP_AFTER = timedelta(hours=2)
@@ -89,10 +90,6 @@ class DaySummary:
     streak: streaks.Streak
 
 
-def checkin_key(user_id: int, day: date) -> str:
-    return f"{CHECKIN_KIND}:{user_id}:{day.isoformat()}"
-
-
 def local_today(user: User, now: datetime) -> date:
     return schedule.local_date(now, zone(user.timezone))
 
@@ -101,43 +98,11 @@ def is_paused(user: User, day: date) -> bool:
     return user.paused_until is not None and day <= user.paused_until
 
 
-async def schedule_next(
-    session: AsyncSession, user: User, after: datetime, now: datetime
-) -> datetime | None:
-    """Put the user's next check-in in the outbox; None when they get none (not set up, no days)."""
-    if user.onboarded_at is None or user.blocked_at is not None:
-        return None
-    found = schedule.next_occurrence(
-        after, user.checkin_time, user.checkin_days, zone(user.timezone), user.paused_until
-    )
-    if found is None:
-        return None
-    day, due_at = found
-    await outbox.schedule(
-        session,
-        user_id=user.id,
-        kind=CHECKIN_KIND,
-        dedupe_key=checkin_key(user.id, day),
-        due_at=due_at,
-        now=now,
-        payload={"date": day.isoformat()},
-    )
-    return due_at
-
-
-async def reschedule(session: AsyncSession, user: User, now: datetime) -> datetime | None:
-    """After a change of time, zone, days or pause: drop the planned check-in, plan the next."""
-    await outbox.cancel(session, user_id=user.id, kinds=[CHECKIN_KIND, FOLLOW_UP_KIND])
-    await reports.move_weekly_review(session, user, now)  # a pending one follows the new time
-    return await schedule_next(session, user, now, now)
-
-
 async def begin_scheduled(
     session: AsyncSession, user: User, row: OutboxMessage, now: datetime
 ) -> CheckIn | None:
-    """The check-in a due outbox row asks, or None when it should be skipped; plans the next one."""
+    """The check-in a due outbox row asks, or None when it should be skipped."""
     day = date.fromisoformat(row.payload["date"])
-    await schedule_next(session, user, max(row.due_at, now), now)
     if now - row.due_at > LATE_LIMIT or is_paused(user, day) or user.onboarded_at is None:
         return None
     existing = await queries.get(session, user.id, day)
@@ -208,6 +173,8 @@ async def start_now(session: AsyncSession, user: User, now: datetime) -> CheckIn
         checkin = CheckIn(user_id=user.id, local_date=day, step=Step.CONTACTS, asked_at=now)
         session.add(checkin)
         await session.flush()
+        # Asked now: today's scheduled check-in is spoken for, the next one is another day's.
+        await schedules.sync(session, user, now, (schedules.Series.CHECKIN,))
     return checkin
 
 
@@ -347,7 +314,7 @@ async def pause(session: AsyncSession, user: User, days: int, now: datetime) -> 
     """No check-ins for `days` days from today; returns the last paused day."""
     user.paused_until = local_today(user, now) + timedelta(days=days - 1)
     user.updated_at = now
-    await reschedule(session, user, now)
+    await schedules.sync(session, user, now)
     return user.paused_until
 
 
@@ -355,4 +322,4 @@ async def resume(session: AsyncSession, user: User, now: datetime) -> datetime |
     """Check-ins again from the next check-in time; returns when that is."""
     user.paused_until = None
     user.updated_at = now
-    return await reschedule(session, user, now)
+    return (await schedules.sync(session, user, now)).next_checkin

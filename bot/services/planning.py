@@ -10,13 +10,10 @@ Rules:
   means DEFAULT_DURATION (an hour).
 - Pings go through the outbox, one row per occurrence, in the user's zone (DST-correct through
   `schedule.local_moment`): "plan:<user>:<date>:<HHMM>" at the block's start. Each block always has
-  its NEXT occurrence scheduled: when a ping is due the one a week later is scheduled (re-scheduled
-  each time one is sent, like the check-ins), and any change of the plan cancels the pending pings
-  and schedules the next occurrence of every block again.
-- A start ping is dropped (and the chain goes on) when the user is paused that day, when it
-  would arrive after the block ended, or when their zone changed and the block is still ahead.
-  Opening /plan re-arms the chain (after a zone change, or coming back after blocking the bot).
-  Blocked users get nothing: the dispatcher cancels their rows and no new one is scheduled.
+  its NEXT occurrence pending (derived by `bot.services.schedules` from the plan and the
+  occurrences already pinged), whatever changes and whatever fails.
+- No ping on a paused day. A start ping is dropped when it would arrive after the block ended, or
+  when their zone changed and the block is still ahead. Blocked users get nothing.
 - After a ping is sent, the occurrence is recorded as a BlockSession (pending) and a second message,
   "plan_end:<user>:<date>:<HHMM>", asks at the block's end whether it happened: done, moved or
   skipped (then why, with the check-in's reason codes). An answer counts once.
@@ -37,12 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import outbox, users
 from bot.db import planning as queries
 from bot.db.models import BlockSession, Dialog, DialogName, OutboxMessage, PlanBlock, User
-from bot.services import schedule
+from bot.services import schedule, schedules
 from bot.services.checkins import Reason
 from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import parse_days, parse_time, zone
 
-BLOCK_START_KIND = "plan_block"
+BLOCK_START_KIND = schedules.BLOCK_START_KIND
 BLOCK_END_KIND = "plan_block_end"
 DURATION_CHOICES = (30, 45, 60, 90)
 START_CHOICES = (time(8, 0), time(9, 0), time(10, 0), time(14, 0), time(16, 0))
@@ -250,10 +247,6 @@ def _overlaps(block: PlanBlock, spec: BlockSpec) -> bool:
     return start < other + spec.duration and other < start + block.duration_minutes
 
 
-def plan_key(user_id: int, day: date, start: time) -> str:
-    return f"plan:{user_id}:{day.isoformat()}:{start.strftime('%H%M')}"
-
-
 def plan_end_key(user_id: int, day: date, start: time) -> str:
     return f"plan_end:{user_id}:{day.isoformat()}:{start.strftime('%H%M')}"
 
@@ -296,7 +289,7 @@ async def add_blocks(
             )
         )
     await session.flush()
-    await reschedule(session, user, now)
+    await replan(session, user, now)
     return Saved(added=len(specs), replaced=len(replaced))
 
 
@@ -304,50 +297,20 @@ async def remove_block(session: AsyncSession, user: User, block_id: int, now: da
     """Delete one of the user's blocks (False when it is not theirs or already gone)."""
     removed = await queries.delete_block(session, user.id, block_id)
     if removed:
-        await reschedule(session, user, now)
+        await replan(session, user, now)
     return removed
 
 
 async def clear(session: AsyncSession, user: User, now: datetime) -> int:
     """Delete every block of the user and their planned pings."""
     count = await queries.delete_blocks(session, user.id)
-    await outbox.cancel(session, user_id=user.id, key_prefix=f"plan:{user.id}:")
+    await replan(session, user, now)
     return count
 
 
-async def reschedule(session: AsyncSession, user: User, now: datetime) -> None:
-    """Drop the planned pings and schedule the next occurrence of every block (idempotent)."""
-    await outbox.cancel(session, user_id=user.id, key_prefix=f"plan:{user.id}:")
-    for block in await queries.blocks(session, user.id):
-        await schedule_next(session, user, block, now, now)
-
-
-async def schedule_next(
-    session: AsyncSession, user: User, block: PlanBlock, after: datetime, now: datetime
-) -> datetime | None:
-    """Put the block's first occurrence strictly after `after` in the outbox."""
-    if user.blocked_at is not None:
-        return None
-    found = schedule.next_occurrence(
-        after, block.start_time, 1 << block.weekday, zone(user.timezone)
-    )
-    if found is None:
-        return None
-    day, due_at = found
-    await outbox.schedule(
-        session,
-        user_id=user.id,
-        kind=BLOCK_START_KIND,
-        dedupe_key=plan_key(user.id, day, block.start_time),
-        due_at=due_at,
-        now=now,
-        payload={
-            "block_id": block.id,
-            "date": day.isoformat(),
-            "start": block.start_time.strftime("%H:%M"),
-        },
-    )
-    return due_at
+async def replan(session: AsyncSession, user: User, now: datetime) -> None:
+    """The next ping of every block, as the plan now is (idempotent)."""
+    await schedules.sync(session, user, now, (schedules.Series.BLOCKS,))
 
 
 @dataclass(frozen=True)
@@ -359,18 +322,14 @@ class Occurrence:
 async def begin_block(
     session: AsyncSession, user: User, row: OutboxMessage, now: datetime
 ) -> Occurrence | None:
-    """The occurrence a due start ping announces, or None to drop it; schedules the next one."""
+    """The occurrence a due start ping announces, or None to drop it."""
     block = await queries.get_block(session, user.id, int(row.payload["block_id"]))
     if block is None or block.start_time.strftime("%H:%M") != row.payload["start"]:
         return None  # the plan changed since: its own pings are already scheduled
     day = date.fromisoformat(row.payload["date"])
     expected = schedule.local_moment(day, block.start_time, zone(user.timezone))
     if abs(expected - row.due_at) > timedelta(minutes=1) and expected > now:
-        # The zone changed since this ping was planned: drop it rather than ring at the wrong
-        # time, and go on from this week's (new) moment.
-        await schedule_next(session, user, block, expected, now)
-        return None
-    await schedule_next(session, user, block, max(row.due_at, now), now)
+        return None  # the zone changed since: never ring at the wrong time
     if user.paused_until is not None and day <= user.paused_until:
         return None
     if now >= row.due_at + timedelta(minutes=block.duration_minutes):

@@ -59,8 +59,8 @@ from bot.db.models import (
     QuoteStatus,
     User,
 )
-from bot.services import checkins, planning, quotes
 from bot.services import data_format as fmt
+from bot.services import planning, schedules
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
 from bot.services.preferences import zone
@@ -259,12 +259,8 @@ async def merge(
     _merge_diagnoses(session, user, rows, payload, summary, now, apply=apply)
     if apply:
         await session.flush()
-        if settings_changed and user.onboarded_at is not None:
-            await checkins.reschedule(session, user, now)
-        if settings_changed or added_open_quote:
-            await quotes.reschedule_all(session, user, now)
-        if summary.blocks or (settings_changed and rows.blocks):
-            await planning.reschedule(session, user, now)
+        if settings_changed or added_open_quote or summary.blocks:
+            await schedules.sync(session, user, now)
     return summary
 
 

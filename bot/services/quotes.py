@@ -213,6 +213,10 @@ def key_prefix(quote_id: int) -> str:
     return f"quote:{quote_id}:"
 
 
+def reminder_payload(quote: Quote, which: Which) -> dict[str, object]:
+    return {"quote_id": quote.id, "which": str(which), "expires_on": quote.expires_on.isoformat()}
+
+
 async def schedule_reminders(
     session: AsyncSession, user: User, quote: Quote, now: datetime, *, catch_up: bool = True
 ) -> list[Reminder]:
@@ -234,11 +238,7 @@ async def schedule_reminders(
             dedupe_key=reminder_key(quote, reminder.which),
             due_at=reminder.due_at,
             now=now,
-            payload={
-                "quote_id": quote.id,
-                "which": str(reminder.which),
-                "expires_on": quote.expires_on.isoformat(),
-            },
+            payload=reminder_payload(quote, reminder.which),
         )
     return plan
 
@@ -355,16 +355,6 @@ async def extend(
     await session.flush()
     await schedule_reminders(session, user, quote, now, catch_up=False)
     return True
-
-
-async def reschedule_all(session: AsyncSession, user: User, now: datetime) -> int:
-    """Move every open quote's reminders to the owner's current check-in time, days and zone
-    (call after they change); returns how many quotes were rescheduled."""
-    today = local_today(user, now)
-    waiting = await queries.open_since(session, user.id, lost_cutoff(today))
-    for quote in waiting:
-        await schedule_reminders(session, user, quote, now, catch_up=False)
-    return len(waiting)
 
 
 async def delete(session: AsyncSession, user: User, quote: Quote) -> None:

@@ -12,30 +12,22 @@ Rules:
 - The Monday review is two outbox messages, due two and one seconds before that Monday's
   check-in time so the day's check-in question stays the last message: the chart with a short
   caption, then the details with the remedy button (a caption holds 1,024 characters only).
-  It is scheduled lazily: after each completed check-in and each /stats, and again when check-ins
-  are rescheduled (time, zone, pause) if one is pending. When it comes due the next Monday's is
-  scheduled; it is skipped while paused, and the chain stops when nothing was reported for
-  35 days (the next completed check-in starts it again).
+  The next Monday's review is always pending for an owner who is set up (see
+  `bot.services.schedules`); it is not sent while paused, nor when nothing was reported for
+  35 days.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.db import history as queries
-from bot.db import outbox
-from bot.db.models import User
-from bot.services import schedule
+from bot.services import schedules
 from bot.services.coaching import DayActivity, History, QuoteRecord, monday_of
-from bot.services.preferences import zone
 
-WEEKLY_REVIEW_KIND = "weekly_review"
-WEEKLY_DETAILS_KIND = "weekly_review_details"
-REVIEW_KINDS = (WEEKLY_REVIEW_KIND, WEEKLY_DETAILS_KIND)
-MONDAY_MASK = 0b0000001
+WEEKLY_REVIEW_KIND = schedules.WEEKLY_REVIEW_KIND
+WEEKLY_DETAILS_KIND = schedules.WEEKLY_DETAILS_KIND
+REVIEW_KINDS = schedules.REVIEW_KINDS
 WEEKS_BEFORE = 4
 CHART_DAYS = 28
 QUIET_AFTER_DAYS = 35
@@ -183,51 +175,3 @@ def for_monday(history: History, monday: date) -> Review:
 
 def has_recent_activity(history: History, today: date) -> bool:
     return bool(history.between(today - timedelta(days=QUIET_AFTER_DAYS - 1), today))
-
-
-# ---------------------------------------------------------------------------- scheduling
-
-
-def review_key(kind: str, user_id: int, monday: date) -> str:
-    return f"{kind}:{user_id}:{monday.isoformat()}"
-
-
-async def schedule_weekly_review(
-    session: AsyncSession,
-    user: User,
-    now: datetime,
-    *,
-    after: datetime | None = None,
-    replace: bool = True,
-) -> date | None:
-    """Put the next Monday review (chart, then details) in the outbox; returns that Monday.
-
-    `replace` first cancels pending reviews, so a changed time or zone leaves no stale one.
-    """
-    if user.onboarded_at is None or user.blocked_at is not None:
-        return None
-    found = schedule.next_occurrence(
-        after or now, user.checkin_time, MONDAY_MASK, zone(user.timezone), user.paused_until
-    )
-    if found is None:
-        return None
-    monday, checkin_at = found
-    if replace:
-        await outbox.cancel(session, user_id=user.id, kinds=REVIEW_KINDS)
-    for kind, before in ((WEEKLY_REVIEW_KIND, 2), (WEEKLY_DETAILS_KIND, 1)):
-        await outbox.schedule(
-            session,
-            user_id=user.id,
-            kind=kind,
-            dedupe_key=review_key(kind, user.id, monday),
-            due_at=checkin_at - timedelta(seconds=before),
-            now=now,
-            payload={"monday": monday.isoformat()},
-        )
-    return monday
-
-
-async def move_weekly_review(session: AsyncSession, user: User, now: datetime) -> None:
-    """After a change of check-in time, zone or pause: move a pending review (none is created)."""
-    if await queries.has_pending(session, user.id, WEEKLY_REVIEW_KIND):
-        await schedule_weekly_review(session, user, now)

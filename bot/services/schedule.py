@@ -26,6 +26,8 @@ ALL_DAYS_MASK = 0b1111111
 QUIET_UNTIL = time(7, 0)
 # Enough days to get past the day before `after` plus one full week of candidates.
 _SEARCH_DAYS = 16
+# Past this, date arithmetic would overflow: no occurrence is ever looked for beyond it.
+LAST_SCHEDULABLE_DAY = date(9000, 1, 1)
 
 
 def _require_aware(moment: datetime) -> None:
@@ -82,6 +84,8 @@ def next_occurrence(
         return None
     # Start the day before: a gap-shifted moment of yesterday can still lie after `after`.
     day = local_date(after, tz) - timedelta(days=1)
+    if paused_until is not None and paused_until >= LAST_SCHEDULABLE_DAY:
+        return None  # paused for good (an imported far-future date): nothing to find
     if paused_until is not None and day <= paused_until:
         day = paused_until + timedelta(days=1)
     for _ in range(_SEARCH_DAYS):

@@ -242,7 +242,10 @@ async def test_a_blocked_user_stops_being_scheduled_until_start(
                 select(OutboxMessage.kind).where(OutboxMessage.status == OutboxStatus.PENDING)
             )
         ).all()
-    assert blocked_at is None and [p.kind for p in pending] == ["checkin"]
+    # Back: the next check-in and the next Monday review are planned again.
+    assert blocked_at is None and sorted(p.kind for p in pending) == [
+        "checkin", "weekly_review", "weekly_review_details"
+    ]
 
 
 async def test_pause_and_resume(bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine) -> None:

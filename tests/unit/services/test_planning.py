@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BlockSession, OutboxMessage, OutboxStatus, PlanBlock, User
-from bot.services import planning
+from bot.services import planning, schedules
 from bot.services.planning import BlockSpec, BlockStatus, Outcome, PlanInputError
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # Friday 09:00 in Paris
@@ -155,6 +155,7 @@ async def _deliver(
     if occurrence is not None:
         await planning.after_block_started(session, user, row, now)
     await session.flush()
+    await schedules.after_settled(session, user, row.kind, now)
     return occurrence
 
 
@@ -187,8 +188,10 @@ async def test_a_block_in_the_missing_hour_and_the_autumn_change(
         )
         [ping] = await pending_pings(session, user)
         assert ping.due_at == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
+        ping.status = OutboxStatus.SENT  # as the dispatcher did that Sunday
+        await session.flush()
         # Sunday 31 October 2027, 02:30 happens twice: the first one (still summer time).
-        await planning.reschedule(session, user, datetime(2027, 10, 25, tzinfo=UTC))
+        await planning.replan(session, user, datetime(2027, 10, 25, tzinfo=UTC))
         [ping] = await pending_pings(session, user)
         assert ping.due_at == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
 
@@ -315,9 +318,8 @@ async def test_a_zone_change_drops_the_ping_planned_for_the_old_zone(
         [row] = await pending_pings(session, user)  # 09:00 Paris = 08:00 UTC
         user.timezone = "America/New_York"  # 09:00 there is 14:00 UTC: not now
         assert await _deliver(session, user, row, row.due_at) is None
-        [row] = await pending_pings(session, user)
-        assert row.due_at == datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
-        # Re-arming (what /plan does) plans this week's new moment instead.
-        await planning.reschedule(session, user, datetime(2026, 12, 1, 8, 0, 1, tzinfo=UTC))
+        # The next ping is derived from the plan as it is: this week's new moment.
         [row] = await pending_pings(session, user)
         assert row.due_at == datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+        await planning.replan(session, user, datetime(2026, 12, 1, 8, 0, 1, tzinfo=UTC))
+        assert [p.due_at for p in await pending_pings(session, user)] == [row.due_at]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import users
 from bot.db.models import ActivityEntry, DialogName, OutboxMessage, OutboxStatus, Quote, User
-from bot.services import quotes
+from bot.services import quotes, schedules
 from bot.services.quote_input import QuoteDraft, QuoteInputError
 from bot.services.quotes import QuoteStep, Reminder, Which, reminder_plan
 
@@ -416,7 +416,7 @@ async def test_a_due_reminder_rechecks_the_quote(
         assert await quotes.due_reminder(session, user, rows["d2"], d2_time) is None
 
 
-async def test_reschedule_all_follows_a_new_check_in_time(
+async def test_reminders_follow_a_new_check_in_time(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions.begin() as session:
@@ -429,7 +429,12 @@ async def test_reschedule_all_follows_a_new_check_in_time(
         )
         user.checkin_time = time(17, 30)
         later = datetime(2026, 12, 2, 12, tzinfo=UTC)  # the old quote has expired
-        assert await quotes.reschedule_all(session, user, later) == 2
+        for row in await outbox_rows(session):  # what the dispatcher sent by then
+            if row.due_at <= later:
+                row.status = OutboxStatus.SENT
+        await session.flush()
+        result = await schedules.sync(session, user, later, (schedules.Series.REMINDERS,))
+        assert {key.split(":")[1] for key in result.added} == {str(quote.id)}
         rows = await outbox_rows(session)
     pending = [r for r in rows if r.status == OutboxStatus.PENDING]
     assert {r.payload["quote_id"] for r in pending} == {quote.id}  # nothing re-sent for "Old"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import OutboxMessage, OutboxStatus, User
-from bot.services import reports
+from bot.services import reports, schedules
 from bot.services.coaching import DayActivity, GoalRecord, History, QuoteRecord
 
 MONDAY = date(2026, 11, 30)
@@ -94,6 +94,9 @@ async def _user(sessions: async_sessionmaker[AsyncSession], now: datetime) -> Us
     return user
 
 
+REVIEW = (schedules.Series.REVIEW,)
+
+
 async def _pending(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, datetime]]:
     async with sessions.begin() as session:
         rows = await session.execute(
@@ -111,7 +114,10 @@ async def test_the_review_is_due_just_before_mondays_checkin_and_moves_with_sett
     user = await _user(sessions, now)
     async with sessions.begin() as session:
         session.add(user)
-        assert await reports.schedule_weekly_review(session, user, now) == MONDAY
+        result = await schedules.sync(session, user, now, REVIEW)
+        assert result.added == [
+            f"weekly_review:{user.id}:{MONDAY}", f"weekly_review_details:{user.id}:{MONDAY}"
+        ]
     checkin_at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Paris
     assert await _pending(sessions) == [
         (f"weekly_review:{user.id}:2026-11-30", checkin_at - timedelta(seconds=2)),
@@ -120,7 +126,7 @@ async def test_the_review_is_due_just_before_mondays_checkin_and_moves_with_sett
     async with sessions.begin() as session:
         session.add(user)
         user.checkin_time = time(17, 30)
-        await reports.move_weekly_review(session, user, now)
+        await schedules.sync(session, user, now, REVIEW)
     assert [due for _, due in await _pending(sessions)] == [
         datetime(2026, 11, 30, 16, 29, 58, tzinfo=UTC),
         datetime(2026, 11, 30, 16, 29, 59, tzinfo=UTC),
@@ -128,16 +134,21 @@ async def test_the_review_is_due_just_before_mondays_checkin_and_moves_with_sett
     async with sessions.begin() as session:
         session.add(user)
         user.paused_until = date(2026, 12, 3)  # paused over Monday: the next Monday instead
-        await reports.move_weekly_review(session, user, now)
+        await schedules.sync(session, user, now, REVIEW)
     assert [key.rsplit(":", 1)[1] for key, _ in await _pending(sessions)] == ["2026-12-07"] * 2
 
 
-async def test_moving_creates_no_review_for_someone_without_one(
+async def test_no_review_before_set_up_nor_for_a_blocked_owner(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     user = await _user(sessions, now)
     async with sessions.begin() as session:
         session.add(user)
-        await reports.move_weekly_review(session, user, now)
+        user.onboarded_at = None
+        assert (await schedules.sync(session, user, now, REVIEW)).added == []
+        user.onboarded_at, user.blocked_at = now, now
+        assert (await schedules.sync(session, user, now, REVIEW)).added == []
     assert await _pending(sessions) == []
+
+
