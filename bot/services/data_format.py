@@ -62,6 +62,7 @@ MAX_TARGET = 1000
 MAX_AMOUNT = Decimal(10**12)
 MAX_EVIDENCE_CHARS = 20_000
 MAX_DURATION = 240
+MAX_AHEAD_DAYS = 400  # a quote is valid a year at most; a pause is shorter
 MIN_DURATION = 15
 MAX_PROBLEMS_KEPT = 20
 FUTURE_TOLERANCE = timedelta(days=1)  # clocks differ: a moment up to a day ahead is accepted
@@ -574,6 +575,16 @@ def _date_value(raw: object, *, today: date | None) -> date:
     return value
 
 
+def _ahead(raw: object, today: date) -> date:
+    """A date that may be in the future, but not past what the product plans for (a pause or a
+    quote's expiry at most MAX_AHEAD_DAYS away): 9999-12-31 is refused here, not at Confirm."""
+    value = _date_value(raw, today=None)
+    latest = today + timedelta(days=MAX_AHEAD_DAYS)
+    if value > latest:
+        raise _Bad("too_far", raw, latest.isoformat())
+    return value
+
+
 def _optional_date(raw: object, *, today: date | None) -> date | None:
     return None if raw is None else _date_value(raw, today=today)
 
@@ -975,7 +986,7 @@ def _read_profile(r: _JsonReader, doc: Mapping[str, Any]) -> ProfileRecord | Non
         "checkin_days": r.field(raw, path, "checkin_days", days),
         "currency": r.field(raw, path, "currency", _currency),
         "paused_until": r.field(
-            raw, path, "paused_until", lambda v: _date_value(v, today=None), required=False
+            raw, path, "paused_until", lambda v: _ahead(v, r.today), required=False
         ),
         "onboarded": r.field(
             raw, path, "onboarded_at", lambda v: _moment_value(v, now=r.now), required=False
@@ -1048,7 +1059,7 @@ def _read_quotes(r: _JsonReader, doc: Mapping[str, Any]) -> list[QuoteRecord]:
             "amount": r.field(item, path, "amount", _amount),
             "currency": r.field(item, path, "currency", _currency),
             "sent_on": r.field(item, path, "sent_on", past),
-            "expires_on": r.field(item, path, "expires_on", lambda v: _date_value(v, today=None)),
+            "expires_on": r.field(item, path, "expires_on", lambda v: _ahead(v, r.today)),
             "status": r.field(
                 item, path, "status", lambda v: _choice(v, QUOTE_STATUSES, optional=False)
             ),

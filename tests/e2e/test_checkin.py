@@ -258,7 +258,9 @@ async def test_pause_and_resume(bot: Bot, sandbox: BotApiSandbox, engine: AsyncE
     async with engine.connect() as conn:
         due = (
             await conn.execute(
-                select(OutboxMessage.due_at).where(OutboxMessage.status == OutboxStatus.PENDING)
+                select(OutboxMessage.due_at).where(
+                    OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.kind == "checkin"
+                )
             )
         ).scalar_one()
     assert due.replace(tzinfo=UTC) == datetime(

@@ -219,6 +219,7 @@ async def setup_owner(
     bot.clock.set(NOW)
     user = await add_owner(sandbox, engine, telegram_id)
     await seed_history(engine, telegram_id, PROFILES[kind])
+    await bot.application.bot_data.sweep.run()  # plans what onboarding would have planned
     return user
 
 
@@ -284,19 +285,16 @@ async def test_monday_review_with_chart_arrives_before_the_checkin(
     await answer_todays_checkin(user, sandbox, PROFILES["intentional"])
     await bot.tick()
     user_id = await user_id_of(engine, 502)
-    async with engine.begin() as conn:  # Monday's check-in, as onboarding would have planned it
-        await conn.execute(
-            insert(OutboxMessage).values(
-                user_id=user_id,
-                kind="checkin",
-                dedupe_key=f"checkin:{user_id}:2026-11-30",
-                due_at=MONDAY_CHECKIN,
-                payload={"date": "2026-11-30"},
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                created_at=NOW,
+    async with engine.connect() as conn:  # Monday's check-in is planned already
+        planned = (
+            await conn.execute(
+                select(OutboxMessage.due_at).where(
+                    OutboxMessage.dedupe_key == f"checkin:{user_id}:2026-11-30",
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
             )
-        )
+        ).scalar_one()
+    assert planned.replace(tzinfo=UTC) == MONDAY_CHECKIN
     user.skip_pending()
 
     bot.clock.set(MONDAY_CHECKIN - timedelta(seconds=3))

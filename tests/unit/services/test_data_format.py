@@ -386,3 +386,33 @@ def test_any_bytes_either_parse_or_are_refused_with_known_codes(data: bytes, nam
         fmt.parse_file(data, name, None, today=TODAY, now=NOW)
     except ImportRefused as error:
         assert error.problems and {p.code for p in error.problems} <= set(PROBLEM_CODES)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("paused_until", "9999-12-31"), ("expires_on", "9999-12-31"), ("expires_on", "2031-01-01")],
+)
+def test_dates_past_what_the_product_plans_for_are_refused_with_their_place(
+    field: str, value: str
+) -> None:
+    today = date(2026, 12, 1)
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "profile": {
+            "language": "en", "timezone": "Europe/Paris", "checkin_time": "09:00",
+            "checkin_days": ["monday"], "currency": "EUR", "paused_until": None,
+        },
+        "quotes": [
+            {"client": "Dupont", "amount": "100", "currency": "EUR", "sent_on": "2026-11-30",
+             "expires_on": "2026-12-30", "status": "open"}
+        ],
+    }  # fmt: skip
+    target = doc["profile"] if field == "paused_until" else doc["quotes"][0]
+    target[field] = value
+    text = json.dumps(doc, indent=2)
+    with pytest.raises(fmt.ImportRefused) as refused:
+        fmt.parse_file(text.encode(), "x.json", "application/json", today=today, now=NOW)
+    [problem] = refused.value.problems
+    assert problem.code == "too_far" and problem.line == text.splitlines().index(
+        next(line for line in text.splitlines() if value in line)
+    ) + 1
