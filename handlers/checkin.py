@@ -16,7 +16,7 @@ from bot.db import users
 from bot.db.models import CheckIn, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
-from bot.services import checkins, goals
+from bot.services import checkin_extras, checkins, goals
 from bot.services.activity_input import ActivityInputError, parse_count
 from bot.services.checkins import BUCKETS, BlockAnswer, Outcome, Reason, Step
 from bot.services.preferences import zone
@@ -181,6 +181,11 @@ async def compose_scheduled(
     if checkin is None:
         return None
     intro = render("checkin/intro", user.language, name=user.first_name)
+    extras = await checkin_extras.fold_into_checkin(session, user, row, now, checkin.local_date)
+    if extras:
+        blocks = [(b.start, b.end) for b in extras.blocks]
+        more = render("checkin/extras", user.language, blocks=blocks, reminders=extras.reminders)
+        intro = f"{intro}\n\n{more}"
     text, rows = question(user.language, checkin, checkin.local_date)
     return Outgoing(f"{intro}\n\n{text}", rows)
 

@@ -27,7 +27,7 @@ from bot.db import outbox, users
 from bot.db.models import Dialog, DialogName, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import BABEL_LOCALES, label, render
-from bot.services import charts, coaching, history, reports
+from bot.services import charts, coaching, history, quiet_day, reports
 from bot.services.coaching import QUIZ, REASON_TYPES, Assessment, Verdict
 from bot.services.forecast import Forecast, forecast
 from handlers import callback_data as cb
@@ -147,7 +147,10 @@ async def after_checkin(turn: Turn) -> None:
 async def compose_nudge(
     session: AsyncSession, row: OutboxMessage, user: User, now: datetime
 ) -> Outgoing | None:
-    """The coaching nudge, on the numbers as they are when it is sent (dropped if no slowdown)."""
+    """The coaching nudge, on the numbers as they are when it is sent (dropped if no slowdown,
+    or when the owner's day already had its share of messages)."""
+    if not await quiet_day.room_for_an_extra(session, user, now):
+        return None
     today = history.today_of(user, now)
     data = await history.load(session, user.id, today)
     assessment = coaching.diagnose(data, today)

@@ -56,6 +56,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"
     SENT = "sent"
+    FOLDED = "folded"  # went out inside another message (a reminder in the check-in)
     CANCELLED = "cancelled"
     FAILED = "failed"
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,7 +100,14 @@ async def claim_due(
             OutboxMessage.claimed_at < now - stale_after,
         ),
     )
-    query = select(OutboxMessage).where(due).order_by(OutboxMessage.due_at).limit(limit)
+    # At one instant the check-in goes first: it takes the reminders due with it along.
+    checkin_first = case((OutboxMessage.kind == "checkin", 0), else_=1)
+    query = (
+        select(OutboxMessage)
+        .where(due)
+        .order_by(OutboxMessage.due_at, checkin_first, OutboxMessage.id)
+        .limit(limit)
+    )
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.execute(query)).scalars())
@@ -139,7 +146,10 @@ async def rows_for_user(
         OutboxMessage.kind.in_(kinds),
         or_(
             OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CLAIMED]),
-            and_(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.due_at >= since),
+            and_(
+                OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FOLDED]),
+                OutboxMessage.due_at >= since,
+            ),
         ),
     )
     return list((await session.execute(query)).scalars())
@@ -160,3 +170,34 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return (
         await session.execute(query.order_by(OutboxMessage.due_at).limit(1))
     ).scalar_one_or_none()
+
+
+async def sent_between(
+    session: AsyncSession, user_id: int, start: datetime, end: datetime
+) -> int:
+    """How many of the user's rows were sent in [start, end)."""
+    query = select(func.count()).where(
+        OutboxMessage.user_id == user_id,
+        OutboxMessage.status == OutboxStatus.SENT,
+        OutboxMessage.sent_at >= start,
+        OutboxMessage.sent_at < end,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def due_around(
+    session: AsyncSession, user_id: int, kinds: Sequence[str], start: datetime, end: datetime
+) -> list[OutboxMessage]:
+    """The user's rows of these kinds due in [start, end] and not sent yet (pending or claimed)."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CLAIMED]),
+            OutboxMessage.due_at >= start,
+            OutboxMessage.due_at <= end,
+        )
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+    )
+    return list((await session.execute(query)).scalars())

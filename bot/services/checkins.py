@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import checkins as queries
 from bot.db import outbox
 from bot.db.models import ActivityEntry, CheckIn, OutboxMessage, User
-from bot.services import schedule, schedules, streaks
+from bot.services import quiet_day, schedule, schedules, streaks
 from bot.services.activity_input import MAX_PER_ENTRY, ActivityKind
 from bot.services.preferences import zone
 
@@ -33,6 +33,7 @@ FOLLOW_UP_KIND = "checkin_follow_up"
 LATE_LIMIT = timedelta(hours=3)
 FOLLOW_UP_AFTER = timedelta(hours=2)
 LATER_DELAY = timedelta(hours=1)
+LATER_KEY = "checkin_later:"
 OPEN_FOR = timedelta(hours=36)  # typed numbers still answer a check-in asked yesterday
 AVERAGE_WINDOW_DAYS = 14
 MAX_REASON_LENGTH = 500
@@ -145,7 +146,7 @@ async def ask_later(session: AsyncSession, user: User, day: date, now: datetime)
         session,
         user_id=user.id,
         kind=FOLLOW_UP_KIND,
-        dedupe_key=f"checkin_later:{user.id}:{day.isoformat()}:{checkin.step}",
+        dedupe_key=f"{LATER_KEY}{user.id}:{day.isoformat()}:{checkin.step}",
         due_at=due_at,
         now=now,
         payload={"date": day.isoformat()},
@@ -161,6 +162,9 @@ async def pending_follow_up(
     if checkin is None or checkin.completed_at is not None or is_paused(user, checkin.local_date):
         return None
     if schedule.is_quiet_hour(now, zone(user.timezone)) or now - row.due_at > LATE_LIMIT:
+        return None
+    asked_for = row.dedupe_key.startswith(LATER_KEY)  # "⏳ Later": the owner asked for it
+    if not asked_for and not await quiet_day.room_for_an_extra(session, user, now):
         return None
     return checkin
 

@@ -220,8 +220,11 @@ def reminder_payload(quote: Quote, which: Which) -> dict[str, object]:
 async def schedule_reminders(
     session: AsyncSession, user: User, quote: Quote, now: datetime, *, catch_up: bool = True
 ) -> list[Reminder]:
-    """Replace the quote's pending reminders by those of its current expiry."""
+    """Replace the quote's pending reminders by those of its current expiry (none while the
+    owner has blocked the bot: they come back with the owner, see `schedules`)."""
     await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
+    if user.blocked_at is not None:
+        return []
     plan = reminder_plan(
         quote.expires_on,
         now,

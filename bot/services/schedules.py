@@ -258,7 +258,9 @@ async def sync(
     kinds = [kind for s in series for kind in KINDS[s]]
     rows = await outbox.rows_for_user(session, user.id, kinds, since=now - _LOOK_BACK)
     taken = frozenset(
-        row.dedupe_key for row in rows if row.status == OutboxStatus.SENT or in_delivery(row, now)
+        row.dedupe_key
+        for row in rows
+        if row.status in (OutboxStatus.SENT, OutboxStatus.FOLDED) or in_delivery(row, now)
     )
     today = schedule.local_date(now, zone(user.timezone))
     asked: frozenset[date] = frozenset()

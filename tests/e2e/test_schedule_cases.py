@@ -170,3 +170,50 @@ async def test_a_plan_change_after_a_ping_keeps_the_next_ping(
         datetime(2026, 12, 3, 14, 0, tzinfo=UTC),  # Thursday
         datetime(2026, 12, 8, 9, 0, tzinfo=UTC),  # 10:00 was pinged today: next Tuesday
     ]
+
+
+async def test_a_tuesday_with_a_block_two_quotes_and_a_checkin_stays_quiet(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))  # Monday, after the check-in
+    user = sandbox.user(306, first_name="Ana", language_code="en")
+    await onboard(user, sandbox, engine, zone="Paris")
+    await say(user, sandbox, "/plan tue 09:00-10:00")  # at the check-in's very minute
+    await say(user, sandbox, "/quote Dupont 1000 3d")  # expires Thursday: reminder Tuesday
+    await say(user, sandbox, "/quote Martin 2000 1d")  # expires Tuesday: reminder that day
+    await bot.tick()  # Martin's reminder right away, as it expires so soon
+    await sandbox.wait_idle(timeout=5)
+    user.skip_pending()
+
+    tuesday = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)  # 00:00 in Paris
+    bot.clock.set(tuesday)
+    before = len(user.messages)
+    async with engine.connect() as conn:
+        dues = sorted(
+            d.replace(tzinfo=UTC)
+            for (d,) in await conn.execute(
+                select(OutboxMessage.due_at).where(OutboxMessage.status == OutboxStatus.PENDING)
+            )
+        )
+    for _ in range(20):  # every message due on Tuesday, as the clock reaches it
+        async with engine.connect() as conn:
+            due = (
+                await conn.execute(
+                    select(OutboxMessage.due_at)
+                    .where(OutboxMessage.status == OutboxStatus.PENDING)
+                    .order_by(OutboxMessage.due_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        if due is None or due.replace(tzinfo=UTC) >= tuesday + timedelta(days=1):
+            break
+        bot.clock.set(max(due.replace(tzinfo=UTC), bot.clock.now()))
+        await bot.tick()
+    day = user.messages[before:]
+    # One message at 09:00 (the check-in with the block and both quotes in it), the block's
+    # "did it happen?" at 10:00 and one gentle follow-up: the documented quiet day.
+    assert len(day) == 3, [m.get("text", "")[:300] for m in day]
+    checkin = day[0]["text"]
+    assert "Time for your check-in" in checkin and "prospecting block starts now" in checkin
+    assert "Dupont" in checkin and "Martin" in checkin and "expires today" in checkin
+    assert dues  # the day had its messages planned ahead
