@@ -47,7 +47,10 @@ async def test_onboarding_by_taps_in_english(
     assert stored.onboarded_at is not None
     async with engine.connect() as conn:
         outbox_rows = (await conn.execute(select(OutboxMessage.__table__))).all()
-    assert [row.kind for row in outbox_rows] == ["checkin"]
+    # The next check-in and the next Monday review, planned from the answers.
+    assert sorted(row.kind for row in outbox_rows) == [
+        "checkin", "weekly_review", "weekly_review_details"
+    ]
 
 
 async def test_onboarding_typed_in_french_with_bad_input_reasked(

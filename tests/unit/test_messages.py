@@ -112,6 +112,10 @@ PIPELINE = Pipeline(
     without_follow_up=2,
 )  # fmt: skip
 QUOTE = QUOTES[0]
+SAMPLES["checkin/extras"] = {
+    "blocks": [(time(9), time(10))],
+    "reminders": [(QUOTE, days) for days in (3, 1, 0, -2)],
+}
 SAMPLES.update(
     {
         "quotes/ask_amount": {"client": HOSTILE},
