@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,16 @@ from bot.db.models import OutboxMessage, OutboxStatus
 
 # A claim this old belongs to a sender that died: another dispatcher may take the row again.
 STALE_CLAIM = timedelta(minutes=5)
+# Rows one owner may get in one claimed batch: an owner with hundreds due (a big import, a long
+# outage) takes a few per batch, and everyone else's messages go out between theirs.
+PER_USER_CLAIM = 3
+# Candidates ranked per row claimed: a claimer that finds the first ones locked by another
+# (PostgreSQL, SKIP LOCKED) takes the next ones instead of coming back empty.
+CANDIDATES_PER_ROW = 4
+# Kinds whose moment matters (the check-in at its time, a quote before it expires, a block as it
+# starts or ends): claimed before deferrable ones (reviews, nudges, follow-ups) when the send
+# budget is the bottleneck. Names as in bot/services (tests/unit/db/test_outbox.py checks).
+URGENT_KINDS = frozenset({"checkin", "quote_reminder", "plan_block", "plan_block_end"})
 
 
 def is_postgresql(session: AsyncSession) -> bool:
@@ -83,11 +93,17 @@ async def claim_due(
     worker: str,
     limit: int,
     stale_after: timedelta = STALE_CLAIM,
+    per_user: int = PER_USER_CLAIM,
+    skip_users: Collection[int] = (),
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows (and stale claims) for this worker, oldest first.
+    """Claim up to `limit` due rows (and stale claims) for this worker, fairly.
 
+    At most `per_user` rows of any one owner, none of `skip_users` (owners whose earlier rows
+    this worker is still sending); urgent kinds first, then oldest first. The ranking reads
+    only due rows (the status/due_at index); an owner's rows are ranked among themselves.
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets replicas claim side by side without taking the
-    same row; SQLite's BEGIN IMMEDIATE makes the whole claim one writer's.
+    same row (the outer `due` condition is checked again on the locked row, so a row claimed
+    meanwhile is left out); SQLite's BEGIN IMMEDIATE makes the whole claim one writer's.
     """
     due = or_(
         and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now),
@@ -96,7 +112,33 @@ async def claim_due(
             OutboxMessage.claimed_at < now - stale_after,
         ),
     )
-    query = select(OutboxMessage).where(due).order_by(OutboxMessage.due_at).limit(limit)
+    priority = case((OutboxMessage.kind.in_(sorted(URGENT_KINDS)), 0), else_=1)
+    ranked = select(
+        OutboxMessage.id,
+        OutboxMessage.due_at,
+        priority.label("priority"),
+        func.row_number()
+        .over(
+            partition_by=OutboxMessage.user_id,
+            order_by=(priority, OutboxMessage.due_at, OutboxMessage.id),
+        )
+        .label("rank"),
+    ).where(due)
+    if skip_users:
+        ranked = ranked.where(OutboxMessage.user_id.not_in(sorted(skip_users)))
+    candidates = ranked.subquery()
+    picked = (
+        select(candidates.c.id)
+        .where(candidates.c.rank <= per_user)
+        .order_by(candidates.c.priority, candidates.c.due_at, candidates.c.id)
+        .limit(limit * CANDIDATES_PER_ROW)
+    )
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(picked), due)
+        .order_by(priority, OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.execute(query)).scalars())
