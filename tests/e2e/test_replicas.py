@@ -279,7 +279,7 @@ async def test_killing_the_leaders_lock_connection_mid_fanout_never_overlaps_sen
         for replica in replicas:
             await replica.stop()
     assert sent_at_kill < 600, "the lock died mid fan-out"
-    logs = "".join(log.read_text(errors="replace") for log in tmp_path.glob("bot*.log"))
+    logs = "".join([await asyncio.to_thread(r.log.read_text, errors="replace") for r in replicas])
     assert "lost the dispatch lock's connection" in logs
     assert counts == {OutboxStatus.SENT: 600}
     per_chat = sends_per_chat(sandbox)

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.delivery.leader import DISPATCH_LOCK_KEY, DispatchLeadership
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+# The lease has no event to wait on: these tests poll it, as the dispatcher does.
+# ruff: noqa: ASYNC110
 
 
 async def kill_lock_holder(engine: AsyncEngine) -> int:
