@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData
 from bot.db.migrate import upgrade_to_head
 from bot.db.session import create_engine, create_sessionmaker
+from bot.delivery import retention
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
@@ -91,12 +92,26 @@ def build_application(
             first=0.5,
             name="dispatcher",
         )
+        application.job_queue.run_repeating(
+            _retention_tick, interval=retention.INTERVAL_SECONDS, first=60, name="retention"
+        )
     return application
 
 
 async def _dispatch_tick(context: BotContext) -> None:
     """The one clock tick: send whatever the outbox has due."""
     await context.bot_data.dispatcher.tick()
+
+
+async def _retention_tick(context: BotContext) -> None:
+    """Delete sent messages and handled updates past their retention period."""
+    data = context.bot_data
+    await retention.prune(
+        data.sessions,
+        data.clock.now(),
+        outbox_days=data.settings.outbox_retention_days,
+        inbox_days=data.settings.inbox_retention_days,
+    )
 
 
 async def _post_init(application: BotApplication) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,3 +174,24 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return (
         await session.execute(query.order_by(OutboxMessage.due_at).limit(1))
     ).scalar_one_or_none()
+
+
+async def prune(session: AsyncSession, before: datetime, *, limit: int) -> int:
+    """Delete up to `limit` sent or cancelled rows whose time is before a moment (failed ones
+    stay for inspection); returns how many went. Walks the status/due_at index."""
+    old = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(
+                    OutboxMessage.status == OutboxStatus.SENT,
+                    OutboxMessage.due_at < before,
+                    OutboxMessage.sent_at < before,
+                ),
+                and_(OutboxMessage.status == OutboxStatus.CANCELLED, OutboxMessage.due_at < before),
+            )
+        )
+        .limit(limit)
+    )
+    result = await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(old)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import outbox
+from bot.db import inbox, outbox
 from bot.db import privacy as queries
 from bot.db.models import (
     ActivityEntry,
@@ -312,15 +312,11 @@ async def test_forget_erases_every_row_about_the_user_and_nobody_elses(sessions:
                 session, user_id=someone.id, kind="checkin", dedupe_key=f"checkin:{someone.id}",
                 due_at=NOW + timedelta(days=1), now=NOW,
             )  # fmt: skip
-        session.add_all(
-            [
-                InboundUpdate(
-                    update_id=n, received_at=NOW, claimed_at=NOW, handled_at=NOW,
-                    payload={"update_id": n, "message": {"from": {"id": telegram_id}}},
-                )
-                for n, telegram_id in ((1, 1), (2, 2), (3, 1))
-            ]
-        )  # fmt: skip
+        # Stored as the webhook stores them (with their sender, indexed), then handled.
+        for n, telegram_id in ((1, 1), (2, 2), (3, 1)):
+            payload = {"update_id": n, "message": {"from": {"id": telegram_id}}}
+            assert await inbox.store(session, n, payload, NOW)
+        await inbox.mark_handled(session, [1, 2, 3], NOW)
         token = await privacy.begin_forget(session, user, NOW)
         assert await privacy.forget(session, user, "stale", NOW) is None
         too_late = NOW + privacy.FORGET_TTL + timedelta(seconds=1)

@@ -25,13 +25,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("inbound_update", schema=None) as batch_op:
         batch_op.add_column(sa.Column("telegram_user_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch_op.add_column(
-            sa.Column(
-                "quarantined_at", bot.db.types.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("quarantined_at", bot.db.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("last_error", sa.Text(), nullable=True))
         batch_op.create_index(
