@@ -67,6 +67,65 @@ async def schedule(
     await session.execute(statement)
 
 
+# Rows per statement when scheduling in bulk (well under SQLite's bound-parameter limit).
+BULK_CHUNK = 500
+
+
+async def schedule_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, now: datetime
+) -> None:
+    """`schedule` for many rows (user_id, kind, dedupe_key, due_at, payload) in a few
+    set-based statements: a big import plans thousands of reminders without a round trip each."""
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    for start in range(0, len(rows), BULK_CHUNK):
+        values = [
+            {
+                **row,
+                "payload": row.get("payload") or {},
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for row in rows[start : start + BULK_CHUNK]
+        ]
+        statement = insert(OutboxMessage).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[OutboxMessage.dedupe_key],
+            set_={
+                "due_at": statement.excluded.due_at,
+                "payload": statement.excluded.payload,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "last_error": None,
+            },
+            where=OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CANCELLED]),
+        )
+        await session.execute(statement)
+
+
+async def pending_keys(session: AsyncSession, user_id: int, kind: str) -> list[tuple[int, str]]:
+    """(id, dedupe key) of one owner's pending rows of a kind (the user_id/status index)."""
+    query = select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
+        OutboxMessage.user_id == user_id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.kind == kind,
+    )
+    return [(row_id, key) for row_id, key in (await session.execute(query)).all()]
+
+
+async def cancel_ids(session: AsyncSession, row_ids: Sequence[int]) -> None:
+    """Cancel these rows if still pending, a chunk of ids per statement."""
+    for start in range(0, len(row_ids), BULK_CHUNK):
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(row_ids[start : start + BULK_CHUNK]),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.CANCELLED)
+        )
+
+
 async def cancel(
     session: AsyncSession,
     *,

@@ -66,6 +66,47 @@ async def load(session: AsyncSession, user_id: int) -> UserRows:
     )
 
 
+async def load_slice(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    days: tuple[date, date] | None,
+    quote_days: tuple[date, date] | None,
+    everything: bool,
+) -> UserRows:
+    """What one slice of an import is matched against: check-ins and activity of some days,
+    quotes sent on some days, the plan; block occurrences, goals and diagnoses only with
+    `everything` (the slice that carries them)."""
+
+    async def between(model: Any, column: Any, span: tuple[date, date] | None, *order: Any) -> Any:
+        if span is None:
+            return []
+        query = select(model).where(model.user_id == user_id, column.between(*span))
+        return list((await session.execute(query.order_by(*order))).scalars())
+
+    return UserRows(
+        checkins=await between(CheckIn, CheckIn.local_date, days, CheckIn.local_date),
+        activity=await between(
+            ActivityEntry,
+            ActivityEntry.local_date,
+            days,
+            ActivityEntry.local_date,
+            ActivityEntry.id,
+        ),
+        quotes=await between(Quote, Quote.sent_on, quote_days, Quote.sent_on, Quote.id),
+        blocks=await _all(session, PlanBlock, user_id, PlanBlock.weekday, PlanBlock.start_time),
+        block_sessions=await _all(
+            session, BlockSession, user_id, BlockSession.local_date, BlockSession.start_time
+        )
+        if everything
+        else [],
+        goals=await _all(session, Goal, user_id, Goal.id) if everything else [],
+        diagnoses=await _all(session, Diagnosis, user_id, Diagnosis.on_date, Diagnosis.id)
+        if everything
+        else [],
+    )
+
+
 def user_tables() -> list[Table]:
     """Every table with a row per user (a `user_id` column), children before parents."""
     return [t for t in reversed(Base.metadata.sorted_tables) if USER_COLUMN in t.c]

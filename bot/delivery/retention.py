@@ -64,4 +64,5 @@ async def _chunked(
         total += deleted
         if deleted < chunk:
             return total
-        await asyncio.sleep(0)  # let other writers in between chunks
+        # Let other writers in between chunks (SQLite's waiting writers poll for the lock).
+        await asyncio.sleep(0.1)
