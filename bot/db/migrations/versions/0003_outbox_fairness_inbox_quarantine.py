@@ -33,6 +33,49 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_inbound_update_telegram_user_id", ["telegram_user_id"], unique=False
         )
+    _fill_senders()
+
+
+def _sender(payload: object) -> int | None:
+    """The sender's Telegram id, as bot.db.inbox.sender_of reads it (copied: a migration is
+    frozen in time, the application code is not)."""
+    if not isinstance(payload, dict):
+        return None
+    for key, value in payload.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        for field in ("from", "user"):
+            who = value.get(field)
+            if isinstance(who, dict) and type(who.get("id")) is int:
+                return int(who["id"])
+        chat = value.get("chat")
+        if isinstance(chat, dict) and chat.get("type") == "private" and type(chat.get("id")) is int:
+            return int(chat["id"])
+    return None
+
+
+def _fill_senders() -> None:
+    """Updates stored before this revision get their sender too, so /forget finds them."""
+    table = sa.table(
+        "inbound_update",
+        sa.column("update_id", sa.BigInteger()),
+        sa.column("payload", sa.JSON()),
+        sa.column("telegram_user_id", sa.BigInteger()),
+    )
+    connection = op.get_bind()
+    stored = connection.execute(sa.select(table.c.update_id, table.c.payload)).all()
+    senders = [
+        {"key": update_id, "sender": sender}
+        for update_id, payload in stored
+        if (sender := _sender(payload)) is not None
+    ]
+    if senders:
+        connection.execute(
+            table.update()
+            .where(table.c.update_id == sa.bindparam("key"))
+            .values(telegram_user_id=sa.bindparam("sender")),
+            senders,
+        )
 
 
 def downgrade() -> None:
