@@ -184,7 +184,10 @@ async def _confirm_import(update: Update, context: BotContext, token: str) -> No
     summary = await privacy.confirm_import_in_chunks(
         bot_data.sessions, user_id, token, payload, bot_data.clock.now()
     )
-    text = render("data/import_done", lang, summary=summary) if summary else None
+    text = None
+    if summary is not None:
+        async with user_turn(update, context) as turn:  # in the language the import may have set
+            text = render("data/import_done", turn.lang, summary=summary)
     if text is not None:
         await edit_or_reply(update, text)
     # else a second tap raced the first one, which imported and says so: leave its message be
