@@ -157,9 +157,10 @@ async def claim_due(
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due rows (and stale claims) for this worker, fairly.
 
-    At most `per_user` rows of any one owner, none of `skip_users` (owners whose earlier rows
-    this worker is still sending); urgent kinds first, then oldest first. The ranking reads
-    only due rows (the status/due_at index); an owner's rows are ranked among themselves.
+    At most `per_user` rows of any one owner (their oldest), none of `skip_users` (owners whose
+    earlier rows this worker is still sending); owners with an urgent kind due first, then
+    oldest first. The rows come back in due order. The ranking reads only due rows (the
+    status/due_at index).
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets replicas claim side by side without taking the
     same row (the outer `due` condition is checked again on the locked row, so a row claimed
     meanwhile is left out); SQLite's BEGIN IMMEDIATE makes the whole claim one writer's.
@@ -175,32 +176,33 @@ async def claim_due(
     ranked = select(
         OutboxMessage.id,
         OutboxMessage.due_at,
-        priority.label("priority"),
+        # An owner with anything urgent due is served first; their own rows keep due order.
+        func.min(priority).over(partition_by=OutboxMessage.user_id).label("priority"),
         func.row_number()
-        .over(
-            partition_by=OutboxMessage.user_id,
-            order_by=(priority, OutboxMessage.due_at, OutboxMessage.id),
-        )
+        .over(partition_by=OutboxMessage.user_id, order_by=(OutboxMessage.due_at, OutboxMessage.id))
         .label("rank"),
     ).where(due)
     if skip_users:
         ranked = ranked.where(OutboxMessage.user_id.not_in(sorted(skip_users)))
     candidates = ranked.subquery()
     picked = (
-        select(candidates.c.id)
+        select(candidates.c.id, candidates.c.priority)
         .where(candidates.c.rank <= per_user)
         .order_by(candidates.c.priority, candidates.c.due_at, candidates.c.id)
         .limit(limit * CANDIDATES_PER_ROW)
+        .subquery()
     )
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.id.in_(picked), due)
-        .order_by(priority, OutboxMessage.due_at, OutboxMessage.id)
+        .join(picked, picked.c.id == OutboxMessage.id)
+        .where(due)
+        .order_by(picked.c.priority, OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
     if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = list((await session.execute(query)).scalars())
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    # Handed over in due order: one owner's messages go out in the order they were planned.
+    rows = sorted((await session.execute(query)).scalars(), key=lambda r: (r.due_at, r.id))
     for row in rows:
         row.status = OutboxStatus.CLAIMED
         row.claimed_at = now

@@ -246,3 +246,18 @@ async def test_the_urgent_kinds_are_the_services_names() -> None:
         checkins.CHECKIN_KIND, quotes.REMINDER_KIND, planning.BLOCK_START_KIND,
         planning.BLOCK_END_KIND,
     } == outbox.URGENT_KINDS  # fmt: skip
+
+
+async def test_one_owners_rows_keep_their_order_and_their_urgency_serves_them_first(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Owner 1: Monday's review just before the check-in (the review goes first, in their chat).
+    rows = [
+        (1, "weekly_review", NOW - timedelta(seconds=2)),
+        (1, "checkin", NOW - timedelta(seconds=1)),
+        (2, "coach_nudge", NOW - timedelta(hours=1)),
+    ]
+    await seed_due(sessions, rows)
+    async with sessions.begin() as session:
+        claimed = await outbox.claim_due(session, now=NOW, worker="a", limit=2)
+        assert [r.kind for r in claimed] == ["weekly_review", "checkin"]
