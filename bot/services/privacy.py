@@ -10,7 +10,9 @@ Rules:
   they take at most MAX_INLINE_BYTES as JSON, else the Telegram file id and the file's SHA-256,
   downloaded again, checked again and compared on Confirm. A pending import expires after
   PENDING_TTL.
-- The merge is one transaction and idempotent (importing the same file twice changes nothing):
+- The merge is idempotent (importing the same file twice changes nothing). A confirmed import
+  is merged in slices, one short transaction each (a big file must not hold the database's
+  write lock for long), cut so that each slice merges exactly what the whole would:
   * settings (JSON only): the file's language, zone, check-in time and days, currency and pause
     replace the current ones; an owner not set up yet is set up by them.
   * check-ins, one per day: a new day is added; on a day the bot already has, only answers it
