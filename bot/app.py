@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData
 from bot.db.migrate import upgrade_to_head
 from bot.db.session import create_engine, create_sessionmaker
+from bot.delivery import retention
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
@@ -101,6 +102,9 @@ def build_application(
             first=settings.sweep_interval_seconds,
             name="schedule-sweep",
         )
+        application.job_queue.run_repeating(
+            _retention_tick, interval=retention.INTERVAL_SECONDS, first=60, name="retention"
+        )
     return application
 
 
@@ -114,6 +118,17 @@ async def _sweep_tick(context: BotContext) -> None:
     report = await context.bot_data.sweep.run()
     if report.repaired:
         logger.warning("schedule sweep: %s of %s owners repaired", report.repaired, report.checked)
+
+
+async def _retention_tick(context: BotContext) -> None:
+    """Delete sent messages and handled updates past their retention period."""
+    data = context.bot_data
+    await retention.prune(
+        data.sessions,
+        data.clock.now(),
+        outbox_days=data.settings.outbox_retention_days,
+        inbox_days=data.settings.inbox_retention_days,
+    )
 
 
 async def _post_init(application: BotApplication) -> None:

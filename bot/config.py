@@ -57,6 +57,8 @@ class Settings:
     retry_backoff_seconds: float = 15.0
     send_concurrency: int = 1
     sweep_interval_seconds: float = 60.0
+    outbox_retention_days: float = 30.0
+    inbox_retention_days: float = 7.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -169,4 +171,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         retry_backoff_seconds=_number(env, "RETRY_BACKOFF_SECONDS", 15, minimum=0.1),
         send_concurrency=int(_number(env, "SEND_CONCURRENCY", 1, minimum=1)),
         sweep_interval_seconds=_number(env, "SWEEP_INTERVAL_SECONDS", 60, minimum=1),
+        # Sent rows also say what went out today (a day's check-in is not sent twice): two
+        # days at least. Telegram redelivers an update for about a day: one day at least.
+        outbox_retention_days=_number(env, "OUTBOX_RETENTION_DAYS", 30, minimum=2),
+        inbox_retention_days=_number(env, "INBOX_RETENTION_DAYS", 7, minimum=1),
     )

@@ -22,6 +22,21 @@ class Metrics:
             "Updates dropped because their sender was flooding the bot",
             registry=self.registry,
         )
+        self.updates_quarantined = Counter(
+            "prospect_coach_updates_quarantined",
+            "Stored webhook updates set aside after failing to be read or handled a few times",
+            registry=self.registry,
+        )
+        self.outbox_pruned = Counter(
+            "prospect_coach_outbox_pruned",
+            "Sent and cancelled scheduled messages deleted after their retention period",
+            registry=self.registry,
+        )
+        self.inbox_pruned = Counter(
+            "prospect_coach_inbox_pruned",
+            "Handled webhook updates deleted after their retention period",
+            registry=self.registry,
+        )
         self.messages_sent = Counter(
             "prospect_coach_messages_sent",
             "Scheduled messages sent from the outbox",

@@ -152,7 +152,7 @@ async def _confirm_import(update: Update, context: BotContext, token: str) -> No
     query = update.callback_query
     assert query is not None
     async with user_turn(update, context) as turn:
-        lang = turn.lang
+        lang, user_id = turn.lang, turn.user.id
         today = privacy.local_today(turn.user, turn.now)
         pending = await privacy.pending_import(turn.session, turn.user, token, turn.now)
     if pending is None:
@@ -179,9 +179,15 @@ async def _confirm_import(update: Update, context: BotContext, token: str) -> No
             await edit_or_reply(update, render("data/import_expired", lang))
             return
     assert payload is not None
-    async with user_turn(update, context) as turn:
-        summary = await privacy.confirm_import(turn.session, turn.user, token, payload, turn.now)
-        text = render("data/import_done", turn.lang, summary=summary) if summary else None
+    # Merged in short transactions, slice by slice: a big file never blocks other owners.
+    bot_data = context.bot_data
+    summary = await privacy.confirm_import_in_chunks(
+        bot_data.sessions, user_id, token, payload, bot_data.clock.now()
+    )
+    text = None
+    if summary is not None:
+        async with user_turn(update, context) as turn:  # in the language the import may have set
+            text = render("data/import_done", turn.lang, summary=summary)
     if text is not None:
         await edit_or_reply(update, text)
     # else a second tap raced the first one, which imported and says so: leave its message be

@@ -19,7 +19,9 @@ from bot.db.models import Base
 from bot.db.session import create_engine
 
 # The CI machine runs PostgreSQL here (trust auth); override with TEST_POSTGRES_URL.
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def _asyncpg_dsn(url: str) -> str:

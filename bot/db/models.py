@@ -106,7 +106,11 @@ class OutboxMessage(Base):
     """A scheduled message: sent once by whichever dispatcher claims it first."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_message_status_due_at", "status", "due_at"),
+        # An owner's pending rows (the schedule sweep, /forget), without scanning everyone's.
+        Index("ix_outbox_message_user_id_status", "user_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -254,6 +258,7 @@ class InboundUpdate(Base):
     __tablename__ = "inbound_update"
     __table_args__ = (
         Index("ix_inbound_update_handled_at_received_at", "handled_at", "received_at"),
+        Index("ix_inbound_update_telegram_user_id", "telegram_user_id"),
     )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -262,3 +267,10 @@ class InboundUpdate(Base):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     handled_at: Mapped[datetime | None]
+    # Who sent it (Telegram id, read when stored): /forget finds an owner's updates by index.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Claims so far; an update that still cannot be handled after a few is quarantined: kept
+    # for inspection, never claimed again, so it cannot block the updates behind it.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quarantined_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

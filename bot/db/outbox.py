@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,16 @@ from bot.db.models import OutboxMessage, OutboxStatus
 
 # A claim this old belongs to a sender that died: another dispatcher may take the row again.
 STALE_CLAIM = timedelta(minutes=5)
+# Rows one owner may get in one claimed batch: an owner with hundreds due (a big import, a long
+# outage) takes a few per batch, and everyone else's messages go out between theirs.
+PER_USER_CLAIM = 3
+# Candidates ranked per row claimed: a claimer that finds the first ones locked by another
+# (PostgreSQL, SKIP LOCKED) takes the next ones instead of coming back empty.
+CANDIDATES_PER_ROW = 4
+# Kinds whose moment matters (the check-in at its time, a quote before it expires, a block as it
+# starts or ends): claimed before deferrable ones (reviews, nudges, follow-ups) when the send
+# budget is the bottleneck. Names as in bot/services (tests/unit/db/test_outbox.py checks).
+URGENT_KINDS = frozenset({"checkin", "quote_reminder", "plan_block", "plan_block_end"})
 
 
 def is_postgresql(session: AsyncSession) -> bool:
@@ -61,6 +71,65 @@ async def schedule(
     )
 
 
+# Rows per statement when scheduling in bulk (well under SQLite's bound-parameter limit).
+BULK_CHUNK = 500
+
+
+async def schedule_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, now: datetime
+) -> None:
+    """`schedule` for many rows (user_id, kind, dedupe_key, due_at, payload) in a few
+    set-based statements: a big import plans thousands of reminders without a round trip each."""
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    for start in range(0, len(rows), BULK_CHUNK):
+        values = [
+            {
+                **row,
+                "payload": row.get("payload") or {},
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for row in rows[start : start + BULK_CHUNK]
+        ]
+        statement = insert(OutboxMessage).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[OutboxMessage.dedupe_key],
+            set_={
+                "due_at": statement.excluded.due_at,
+                "payload": statement.excluded.payload,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "last_error": None,
+            },
+            where=OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.CANCELLED]),
+        )
+        await session.execute(statement)
+
+
+async def pending_keys(session: AsyncSession, user_id: int, kind: str) -> list[tuple[int, str]]:
+    """(id, dedupe key) of one owner's pending rows of a kind (the user_id/status index)."""
+    query = select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
+        OutboxMessage.user_id == user_id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.kind == kind,
+    )
+    return [(row_id, key) for row_id, key in (await session.execute(query)).all()]
+
+
+async def cancel_ids(session: AsyncSession, row_ids: Sequence[int]) -> None:
+    """Cancel these rows if still pending, a chunk of ids per statement."""
+    for start in range(0, len(row_ids), BULK_CHUNK):
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(row_ids[start : start + BULK_CHUNK]),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.CANCELLED)
+        )
+
+
 async def cancel(
     session: AsyncSession,
     *,
@@ -87,11 +156,18 @@ async def claim_due(
     worker: str,
     limit: int,
     stale_after: timedelta = STALE_CLAIM,
+    per_user: int = PER_USER_CLAIM,
+    skip_users: Collection[int] = (),
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows (and stale claims) for this worker, oldest first.
+    """Claim up to `limit` due rows (and stale claims) for this worker, fairly.
 
+    At most `per_user` rows of any one owner (their oldest), none of `skip_users` (owners whose
+    earlier rows this worker is still sending); owners with an urgent kind due first, then
+    oldest first. The rows come back in due order. The ranking reads only due rows (the
+    status/due_at index).
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets replicas claim side by side without taking the
-    same row; SQLite's BEGIN IMMEDIATE makes the whole claim one writer's.
+    same row (the outer `due` condition is checked again on the locked row, so a row claimed
+    meanwhile is left out); SQLite's BEGIN IMMEDIATE makes the whole claim one writer's.
     """
     due = or_(
         and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now),
@@ -100,17 +176,45 @@ async def claim_due(
             OutboxMessage.claimed_at < now - stale_after,
         ),
     )
+    priority = case((OutboxMessage.kind.in_(sorted(URGENT_KINDS)), 0), else_=1)
     # At one instant the check-in goes first: it takes the reminders due with it along.
     checkin_first = case((OutboxMessage.kind == "checkin", 0), else_=1)
+    ranked = select(
+        OutboxMessage.id,
+        OutboxMessage.due_at,
+        # An owner with anything urgent due is served first; their own rows keep due order.
+        func.min(priority).over(partition_by=OutboxMessage.user_id).label("priority"),
+        func.row_number()
+        .over(
+            partition_by=OutboxMessage.user_id,
+            order_by=(OutboxMessage.due_at, checkin_first, OutboxMessage.id),
+        )
+        .label("rank"),
+    ).where(due)
+    if skip_users:
+        ranked = ranked.where(OutboxMessage.user_id.not_in(sorted(skip_users)))
+    candidates = ranked.subquery()
+    picked = (
+        select(candidates.c.id, candidates.c.priority)
+        .where(candidates.c.rank <= per_user)
+        .order_by(candidates.c.priority, candidates.c.due_at, candidates.c.id)
+        .limit(limit * CANDIDATES_PER_ROW)
+        .subquery()
+    )
     query = (
         select(OutboxMessage)
+        .join(picked, picked.c.id == OutboxMessage.id)
         .where(due)
-        .order_by(OutboxMessage.due_at, checkin_first, OutboxMessage.id)
+        .order_by(picked.c.priority, OutboxMessage.due_at, checkin_first, OutboxMessage.id)
         .limit(limit)
     )
     if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = list((await session.execute(query)).scalars())
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    # Handed over in due order: one owner's messages go out in the order they were planned.
+    rows = sorted(
+        (await session.execute(query)).scalars(),
+        key=lambda r: (r.due_at, r.kind != "checkin", r.id),
+    )
     for row in rows:
         row.status = OutboxStatus.CLAIMED
         row.claimed_at = now
@@ -126,15 +230,6 @@ async def get_claimed(session: AsyncSession, row_id: int, worker: str) -> Outbox
     if row is None or row.status != OutboxStatus.CLAIMED or row.claimed_by != worker:
         return None
     return row
-
-
-async def cancel_ids(session: AsyncSession, row_ids: Sequence[int]) -> None:
-    """Cancel these rows if they are still pending (a sync found nobody wants them)."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.CANCELLED)
-    )
 
 
 async def rows_for_user(
@@ -201,3 +296,24 @@ async def due_around(
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def prune(session: AsyncSession, before: datetime, *, limit: int) -> int:
+    """Delete up to `limit` sent or cancelled rows whose time is before a moment (failed ones
+    stay for inspection); returns how many went. Walks the status/due_at index."""
+    old = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(
+                    OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FOLDED]),
+                    OutboxMessage.due_at < before,
+                    OutboxMessage.sent_at < before,
+                ),
+                and_(OutboxMessage.status == OutboxStatus.CANCELLED, OutboxMessage.due_at < before),
+            )
+        )
+        .limit(limit)
+    )
+    result = await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(old)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import inbox
 from bot.db.models import (
     ActivityEntry,
     Base,
@@ -65,6 +66,47 @@ async def load(session: AsyncSession, user_id: int) -> UserRows:
     )
 
 
+async def load_slice(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    days: tuple[date, date] | None,
+    quote_days: tuple[date, date] | None,
+    everything: bool,
+) -> UserRows:
+    """What one slice of an import is matched against: check-ins and activity of some days,
+    quotes sent on some days, the plan; block occurrences, goals and diagnoses only with
+    `everything` (the slice that carries them)."""
+
+    async def between(model: Any, column: Any, span: tuple[date, date] | None, *order: Any) -> Any:
+        if span is None:
+            return []
+        query = select(model).where(model.user_id == user_id, column.between(*span))
+        return list((await session.execute(query.order_by(*order))).scalars())
+
+    return UserRows(
+        checkins=await between(CheckIn, CheckIn.local_date, days, CheckIn.local_date),
+        activity=await between(
+            ActivityEntry,
+            ActivityEntry.local_date,
+            days,
+            ActivityEntry.local_date,
+            ActivityEntry.id,
+        ),
+        quotes=await between(Quote, Quote.sent_on, quote_days, Quote.sent_on, Quote.id),
+        blocks=await _all(session, PlanBlock, user_id, PlanBlock.weekday, PlanBlock.start_time),
+        block_sessions=await _all(
+            session, BlockSession, user_id, BlockSession.local_date, BlockSession.start_time
+        )
+        if everything
+        else [],
+        goals=await _all(session, Goal, user_id, Goal.id) if everything else [],
+        diagnoses=await _all(session, Diagnosis, user_id, Diagnosis.on_date, Diagnosis.id)
+        if everything
+        else [],
+    )
+
+
 def user_tables() -> list[Table]:
     """Every table with a row per user (a `user_id` column), children before parents."""
     return [t for t in reversed(Base.metadata.sorted_tables) if USER_COLUMN in t.c]
@@ -94,45 +136,21 @@ async def delete_import_entries(session: AsyncSession, user_id: int, days: Itera
         )
 
 
-def _mentions(payload: object, telegram_id: int) -> bool:
-    """Whether a stored Telegram update came from (or went to) this Telegram user."""
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            mentioned = isinstance(value, dict) and value.get("id") == telegram_id
-            if key in ("from", "chat", "user") and mentioned:
-                return True
-            if isinstance(value, dict | list) and _mentions(value, telegram_id):
-                return True
-    elif isinstance(payload, list):
-        return any(_mentions(item, telegram_id) for item in payload)
-    return False
-
-
 async def erase(session: AsyncSession, user: User) -> dict[str, int]:
     """Delete every row about the user, their account last; returns rows deleted per table.
 
     Tables are found from the metadata, so a table added later with a `user_id` is covered.
-    Webhook updates kept in the inbox carry the user's Telegram id in their JSON: the ones
-    already taken by a worker (this very update among them) go too; updates not picked up yet
-    stay, to be handled (a message sent after /forget starts a fresh account).
+    Webhook updates kept in the inbox are stored with their sender's Telegram id (indexed):
+    the ones already taken by a worker (this very update among them) go too; updates not
+    picked up yet stay, to be handled (a message sent after /forget starts a fresh account).
     """
     await session.flush()  # nothing pending may be written after the rows are gone
     removed = await count(session, user.id)
     for table in user_tables():
         await session.execute(delete(table).where(table.c[USER_COLUMN] == user.id))
-    # The inbox is small (pruned) and JSON paths differ between backends: filter in Python.
-    stored = await session.execute(
-        select(InboundUpdate.update_id, InboundUpdate.payload).where(
-            (InboundUpdate.handled_at.is_not(None)) | (InboundUpdate.claimed_at.is_not(None))
-        )
-    )
-    about = [update_id for update_id, payload in stored if _mentions(payload, user.telegram_id)]
-    for start in range(0, len(about), 500):
-        await session.execute(
-            delete(InboundUpdate).where(InboundUpdate.update_id.in_(about[start : start + 500]))
-        )
+    about = await inbox.forget_sender(session, user.telegram_id)
     if about:
-        removed[InboundUpdate.__tablename__] = len(about)
+        removed[InboundUpdate.__tablename__] = about
     await session.execute(delete(User).where(User.id == user.id))
     removed[User.__tablename__] = 1
     # The ORM objects of this session describe rows that no longer exist: never flush them.

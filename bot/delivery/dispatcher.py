@@ -104,7 +104,9 @@ class Dispatcher:
         report = TickReport()
         if self._stopping or self._lock.locked():
             return report
-        if self._leadership is not None and not await self._leadership.acquire():
+        if self._leadership is not None and not (
+            await self._leadership.acquire() and await self._leadership.ready()
+        ):
             return report
         async with self._lock:
             await self._drain(report)
@@ -113,15 +115,22 @@ class Dispatcher:
     async def _drain(self, report: TickReport) -> None:
         """Claim more while earlier claims are still going out, so sends never wait on a claim.
 
-        Each user's rows go through one worker, one after the other, a second apart.
+        Each user's rows go through one worker, one after the other, a second apart. An owner
+        whose worker is still busy is left out of the next claims (a few rows at a time each:
+        see outbox.claim_due), so no one's backlog fills the batch while others wait.
         """
         queues: dict[int, list[int]] = {}
         workers: dict[int, asyncio.Task[None]] = {}
         exhausted = False
         while True:
+            for user_id, task in list(workers.items()):
+                if task.done():
+                    del workers[user_id]
+                    exhausted = False  # that owner's next rows may be claimed now
+            halted = self._halted()
             outstanding = sum(len(queue) for queue in queues.values()) + len(workers)
-            if not (exhausted or self._stopping) and outstanding <= self._batch_size // 2:
-                claims = await self._claim(self._batch_size - outstanding)
+            if not (exhausted or halted) and outstanding <= self._batch_size // 2:
+                claims = await self._claim(self._batch_size - outstanding, skip=set(workers))
                 exhausted = not claims
                 report.claimed += len(claims)
                 for row_id, user_id in claims:
@@ -130,20 +139,22 @@ class Dispatcher:
                         workers[user_id] = asyncio.create_task(
                             self._deliver_queue(user_id, queues, report)
                         )
-            for user_id, task in list(workers.items()):
-                if task.done():
-                    del workers[user_id]
             if not workers:
-                if exhausted or self._stopping:
+                # With no worker busy, nobody was left out of the claim: nothing else is due.
+                if exhausted or halted:
                     return
                 continue
             await asyncio.wait(
                 workers.values(),
                 return_when=asyncio.FIRST_COMPLETED,
-                timeout=None if exhausted else 0.05,
+                timeout=None if exhausted or halted else 0.05,
             )
 
-    async def _claim(self, limit: int) -> list[tuple[int, int]]:
+    def _halted(self) -> bool:
+        """Stop sending: shutting down, or (PostgreSQL) no longer sure to be the only sender."""
+        return self._stopping or (self._leadership is not None and not self._leadership.may_send())
+
+    async def _claim(self, limit: int, skip: set[int]) -> list[tuple[int, int]]:
         async with self._sessions.begin() as session:
             rows = await outbox.claim_due(
                 session,
@@ -151,6 +162,7 @@ class Dispatcher:
                 worker=self._worker,
                 limit=limit,
                 stale_after=self._claim_timeout,
+                skip_users=skip,
             )
             return [(row.id, row.user_id) for row in rows]
 
@@ -160,7 +172,7 @@ class Dispatcher:
         first = True
         while queues.get(user_id):
             row_id = queues[user_id].pop(0)
-            if self._stopping:
+            if self._halted():
                 await self._release(row_id)
                 continue
             if not first:
@@ -198,6 +210,9 @@ class Dispatcher:
         # Compose, send and mark one at a time: a burst of compose transactions at the start
         # of a batch would only stall the sends behind it.
         async with self._in_flight:
+            if self._halted():  # leadership lost while this row waited its turn
+                await self._release(row_id)
+                return
             await self._compose_and_send(row_id, report)
 
     async def _compose_and_send(self, row_id: int, report: TickReport) -> None:
@@ -223,6 +238,9 @@ class Dispatcher:
     async def _send_and_settle(
         self, row_id: int, chat_id: int, outgoing: Outgoing, report: TickReport
     ) -> None:
+        if self._halted():  # fenced: another replica may be sending by now
+            await self._release(row_id)
+            return
         try:
             message = await self._send(chat_id, outgoing)
         except Forbidden as exc:
@@ -286,22 +304,30 @@ class Dispatcher:
     async def _sent(self, row_id: int, message: Message, report: TickReport) -> None:
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            row = await session.get(OutboxMessage, row_id, with_for_update=True)
+            # Marked sent only by the claim's holder: a replica that lost the row (retaken as
+            # stale) must not settle it, nor schedule what follows it, a second time.
+            row = await outbox.get_claimed(session, row_id, self._worker)
             if row is None:
-                return
-            duplicated = (row.last_error or "").startswith(TIMED_OUT)
-            row.status, row.sent_at = OutboxStatus.SENT, now
-            row.last_error = (
-                "possibly duplicated: an earlier attempt timed out" if duplicated else None
-            )
-            user = await session.get(User, row.user_id)
-            kind = self._kinds.get(row.kind)
-            if user is not None and kind is not None and kind.after_sent is not None:
-                await kind.after_sent(session, row, user, message.message_id, now)
-            if user is not None:
-                await self._after_settled(session, user, row)
-        report.sent += 1
+                lost = True
+            else:
+                lost = False
+                duplicated = (row.last_error or "").startswith(TIMED_OUT)
+                row.status, row.sent_at = OutboxStatus.SENT, now
+                row.last_error = (
+                    "possibly duplicated: an earlier attempt timed out" if duplicated else None
+                )
+                user = await session.get(User, row.user_id)
+                kind = self._kinds.get(row.kind)
+                if user is not None and kind is not None and kind.after_sent is not None:
+                    await kind.after_sent(session, row, user, message.message_id, now)
+                if user is not None:
+                    await self._after_settled(session, user, row)
         METRICS.messages_sent.inc()
+        if lost:
+            METRICS.send_errors.labels("claim lost").inc()
+            logger.warning("outbox row %s was sent after this replica lost its claim", row_id)
+            return
+        report.sent += 1
 
     async def _user_blocked(self, row_id: int, reason: str, report: TickReport) -> None:
         """The user blocked the bot: stop everything for them until they /start again."""

@@ -65,22 +65,50 @@ class InboxWorker:
         data = self._app.bot_data
         if len(self._handling) >= MAX_IN_FLIGHT:
             await asyncio.wait(self._handling, return_when=asyncio.FIRST_COMPLETED)
+        stale_after = timedelta(seconds=data.settings.claim_timeout_seconds)
         async with data.sessions.begin() as session:
+            exhausted = await inbox.quarantine_exhausted(session, data.clock.now(), stale_after)
             rows = await inbox.claim(
                 session,
                 now=data.clock.now(),
                 worker=self._worker,
                 limit=min(BATCH_SIZE, MAX_IN_FLIGHT - len(self._handling)),
-                stale_after=timedelta(seconds=data.settings.claim_timeout_seconds),
+                stale_after=stale_after,
             )
-            payloads = [row.payload for row in rows]
-        for payload in payloads:
+            batch = [(row.update_id, row.payload) for row in rows]
+        if exhausted:
+            METRICS.updates_quarantined.inc(exhausted)
+            logger.error("%s stored updates never got handled: quarantined", exhausted)
+        updates: list[Update] = []
+        unreadable: list[tuple[int, str]] = []
+        for update_id, payload in batch:
+            # One update that cannot be read must not hold up the others of its batch.
+            try:
+                updates.append(Update.de_json(payload, self._app.bot))
+            except Exception as exc:
+                unreadable.append((update_id, f"{type(exc).__name__}: {exc}"))
+        if unreadable:
+            await self._set_aside(unreadable)
+        for update in updates:
             # The update processor keeps each user's updates in order and caps a flooder's
             # backlog; handling goes on in the background so one slow chat holds up no batch.
-            task = asyncio.create_task(self._handle(Update.de_json(payload, self._app.bot)))
+            task = asyncio.create_task(self._handle(update))
             self._handling.add(task)
             task.add_done_callback(self._handling.discard)
-        return len(payloads)
+        return len(batch)
+
+    async def _set_aside(self, unreadable: list[tuple[int, str]]) -> None:
+        """Unreadable updates go back for another try, and to quarantine after the last one."""
+        data = self._app.bot_data
+        async with data.sessions.begin() as session:
+            quarantined = await inbox.unparsable(session, unreadable, data.clock.now())
+        for update_id, reason in unreadable:
+            logger.warning("stored update %s cannot be read: %s", update_id, reason)
+        for update_id in quarantined:
+            logger.error(
+                "stored update %s quarantined: kept for inspection, never handled", update_id
+            )
+        METRICS.updates_quarantined.inc(len(quarantined))
 
     async def _handle(self, update: Update) -> None:
         data = self._app.bot_data

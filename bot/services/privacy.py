@@ -10,7 +10,9 @@ Rules:
   they take at most MAX_INLINE_BYTES as JSON, else the Telegram file id and the file's SHA-256,
   downloaded again, checked again and compared on Confirm. A pending import expires after
   PENDING_TTL.
-- The merge is one transaction and idempotent (importing the same file twice changes nothing):
+- The merge is idempotent (importing the same file twice changes nothing). A confirmed import
+  is merged in slices, one short transaction each (a big file must not hold the database's
+  write lock for long), cut so that each slice merges exactly what the whole would:
   * settings (JSON only): the file's language, zone, check-in time and days, currency and pause
     replace the current ones; an owner not set up yet is set up by them.
   * check-ins, one per day: a new day is added; on a day the bot already has, only answers it
@@ -33,6 +35,7 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -42,10 +45,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db import outbox, users
 from bot.db import privacy as queries
-from bot.db import users
+from bot.db import quotes as quote_queries
 from bot.db.models import (
     ActivityEntry,
     BlockSession,
@@ -60,7 +64,7 @@ from bot.db.models import (
     User,
 )
 from bot.services import data_format as fmt
-from bot.services import planning, schedules
+from bot.services import planning, quotes, schedules
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
 from bot.services.preferences import zone
@@ -68,6 +72,9 @@ from bot.services.preferences import zone
 PENDING_TTL = timedelta(hours=24)
 FORGET_TTL = timedelta(minutes=30)
 MAX_INLINE_BYTES = 256 * 1024
+# Records merged per transaction when an import is confirmed: each is a fraction of a second.
+IMPORT_CHUNK = 500
+SQLITE_CHUNK_PAUSE = 0.1  # seconds: longer than SQLite's longest busy-wait poll
 IMPORT_SOURCE = queries.IMPORT_SOURCE
 
 
@@ -246,6 +253,38 @@ async def merge(
 ) -> ImportSummary:
     """What the import adds; with `apply`, add it (the caller's transaction makes it atomic)."""
     rows = await queries.load(session, user.id)
+    merged = await _merge_rows(session, user, rows, payload, now, apply=apply)
+    if apply:
+        await session.flush()
+        waiting = await _reschedule(session, user, merged, had_blocks=bool(rows.blocks), now=now)
+        await _replan_quote_reminders(session, user, waiting, now)
+    return merged.summary
+
+
+@dataclass
+class _Merged:
+    summary: ImportSummary
+    settings_changed: bool = False
+    added_open_quote: bool = False
+
+    def add(self, other: _Merged) -> None:
+        for name in ("days", "quotes", "blocks", "sessions", "goals", "diagnoses"):
+            setattr(self.summary, name, getattr(self.summary, name) + getattr(other.summary, name))
+        self.summary.skipped_blocks += other.summary.skipped_blocks
+        self.summary.settings = self.summary.settings or other.summary.settings
+        self.settings_changed = self.settings_changed or other.settings_changed
+        self.added_open_quote = self.added_open_quote or other.added_open_quote
+
+
+async def _merge_rows(
+    session: AsyncSession,
+    user: User,
+    rows: queries.UserRows,
+    payload: Payload,
+    now: datetime,
+    *,
+    apply: bool,
+) -> _Merged:
     summary = ImportSummary()
     touched_days: set[date] = set()
     settings_changed = _merge_profile(user, payload, summary, now, apply=apply)
@@ -257,11 +296,52 @@ async def merge(
     await _merge_plan(session, user, rows, payload, summary, now, apply=apply)
     _merge_goals(session, user, rows, payload, summary, now, apply=apply)
     _merge_diagnoses(session, user, rows, payload, summary, now, apply=apply)
-    if apply:
-        await session.flush()
-        if settings_changed or added_open_quote or summary.blocks:
-            await schedules.sync(session, user, now)
-    return summary
+    return _Merged(summary, settings_changed, added_open_quote)
+
+
+async def _reschedule(
+    session: AsyncSession, user: User, merged: _Merged, *, had_blocks: bool, now: datetime
+) -> list[Quote]:
+    """What is scheduled follows the merged data (see `bot.services.schedules`): check-ins, block
+    pings and the review here; returns the quotes whose reminders must be planned again (see
+    `_replan_quote_reminders`, set-based for a big import)."""
+    if merged.settings_changed or merged.summary.blocks or merged.added_open_quote:
+        series = (schedules.Series.CHECKIN, schedules.Series.BLOCKS, schedules.Series.REVIEW)
+        await schedules.sync(session, user, now, series)
+    if not (merged.settings_changed or merged.added_open_quote):
+        return []
+    return await quote_queries.open_since(
+        session, user.id, quotes.lost_cutoff(quotes.local_today(user, now))
+    )
+
+
+async def _replan_quote_reminders(
+    session: AsyncSession, user: User, waiting: list[Quote], now: datetime
+) -> None:
+    """What `schedules.sync` does for reminders, set-based: an import may bring thousands of
+    quotes, and a statement per reminder would hold the write lock for minutes."""
+    prefixes = tuple(quotes.key_prefix(quote.id) for quote in waiting)
+    if not prefixes:
+        return
+    pending = await outbox.pending_keys(session, user.id, quotes.REMINDER_KIND)
+    stale = [row_id for row_id, key in pending if key.startswith(prefixes)]
+    await outbox.cancel_ids(session, stale)
+    owner_zone = zone(user.timezone)
+    planned = [
+        {
+            "user_id": user.id,
+            "kind": quotes.REMINDER_KIND,
+            "dedupe_key": quotes.reminder_key(quote, reminder.which),
+            "due_at": reminder.due_at,
+            "payload": quotes.reminder_payload(quote, reminder.which),
+        }
+        for quote in waiting
+        for reminder in quotes.reminder_plan(
+            quote.expires_on, now, user.checkin_time, user.checkin_days, owner_zone,
+            catch_up=False,
+        )
+    ]  # fmt: skip
+    await outbox.schedule_many(session, planned, now=now)
 
 
 def _merge_profile(
@@ -695,6 +775,120 @@ async def confirm_import(
         return None
     await users.clear_dialog(session, user)
     return await merge(session, user, payload, now, apply=True)
+
+
+async def confirm_import_in_chunks(
+    sessions: async_sessionmaker[AsyncSession],
+    user_id: int,
+    token: str,
+    payload: Payload,
+    now: datetime,
+    *,
+    chunk: int = IMPORT_CHUNK,
+) -> ImportSummary | None:
+    """Merge the confirmed import a slice at a time, one short transaction each, so a big file
+    never holds the write lock long enough to delay another owner (None when the button is
+    stale). The first slice clears the pending import, so a second tap merges nothing; a crash
+    half-way leaves the slices already merged, and importing the file again completes it (the
+    merge is idempotent)."""
+    merged = _Merged(ImportSummary())
+    had_blocks = False
+    for n, part in enumerate(split_import(payload, chunk)):
+        await _let_others_write(sessions, first=n == 0)
+        async with sessions.begin() as session:
+            user = await session.get(User, user_id, with_for_update=True)
+            if user is None:
+                return None
+            if n == 0:
+                dialog = await import_dialog(session, user)
+                if (
+                    dialog is None
+                    or dialog.step != ImportStep.CONFIRM
+                    or dialog.data.get("token") != token
+                ):
+                    return None
+                await users.clear_dialog(session, user)
+            rows = await queries.load_slice(
+                session,
+                user.id,
+                days=_span(
+                    [r.date for r in part.checkins]
+                    + [r.date for r in part.activity]
+                    + [r.date for r in part.days]
+                ),
+                quote_days=_span([r.sent_on for r in part.quotes]),
+                everything=n == 0,
+            )
+            had_blocks = had_blocks or (n == 0 and bool(rows.blocks))
+            merged.add(await _merge_rows(session, user, rows, part, now, apply=True))
+    async with sessions.begin() as session:
+        user = await session.get(User, user_id, with_for_update=True)
+        if user is None:
+            return None
+        waiting = await _reschedule(session, user, merged, had_blocks=had_blocks, now=now)
+    for start in range(0, len(waiting), chunk // 4):  # about four reminders a quote
+        await _let_others_write(sessions, first=False)
+        async with sessions.begin() as session:
+            await _replan_quote_reminders(session, user, waiting[start : start + chunk // 4], now)
+    return merged.summary
+
+
+async def _let_others_write(sessions: async_sessionmaker[AsyncSession], *, first: bool) -> None:
+    """On SQLite, pause between chunks: a writer waiting for the lock polls for it, and would
+    never get it if the next chunk began the moment the last one committed."""
+    if not first and sessions.kw["bind"].dialect.name == "sqlite":
+        await asyncio.sleep(SQLITE_CHUNK_PAUSE)
+
+
+def _span(days: list[date]) -> tuple[date, date] | None:
+    return (min(days), max(days)) if days else None
+
+
+def split_import(payload: Payload, size: int = IMPORT_CHUNK) -> list[Payload]:
+    """The import in slices of about `size` records, merged in order, one transaction each.
+
+    The first slice holds the profile, plan, goals and diagnoses (small, and matched against
+    everything). Check-ins, activity and CSV days are cut between days, never inside one, and
+    quotes between sent days: records matched together (same day, same key) stay together, so
+    slice by slice merges exactly what the whole would.
+    """
+    head = Payload(
+        format=payload.format,
+        profile=payload.profile,
+        blocks=payload.blocks,
+        block_sessions=payload.block_sessions,
+        goals=payload.goals,
+        diagnoses=payload.diagnoses,
+    )
+    slices = [head]
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    dated: list[Any] = [*payload.checkins, *payload.activity, *payload.days]
+    for record in dated:
+        by_day[record.date].append(record)
+    by_sent: dict[date, list[fmt.QuoteRecord]] = defaultdict(list)
+    for quote in payload.quotes:
+        by_sent[quote.sent_on].append(quote)
+    current: list[Any] = []
+    for groups in (by_day, by_sent):
+        for day in sorted(groups):
+            if current and len(current) + len(groups[day]) > size:
+                slices.append(_slice(payload, current))
+                current = []
+            current.extend(groups[day])
+        if current:
+            slices.append(_slice(payload, current))
+            current = []
+    return slices
+
+
+def _slice(payload: Payload, records: list[Any]) -> Payload:
+    return Payload(
+        format=payload.format,
+        checkins=[r for r in records if isinstance(r, fmt.CheckInRecord)],
+        activity=[r for r in records if isinstance(r, fmt.ActivityRecord)],
+        days=[r for r in records if isinstance(r, fmt.DayRecord)],
+        quotes=[r for r in records if isinstance(r, fmt.QuoteRecord)],
+    )
 
 
 async def cancel_import(session: AsyncSession, user: User) -> bool:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.models import OutboxMessage, OutboxStatus, User
+from bot.delivery.leader import DISPATCH_LOCK_KEY
 from bot.sandbox import BotApiSandbox
 from tests.e2e.processes import BotProcess, free_port
 from tests.e2e.processes import bot_env as base_env
@@ -246,3 +247,41 @@ async def test_acknowledged_webhook_updates_survive_a_kill_and_redelivery_is_han
     assert min(replies) == 1, "no acknowledged update is lost"
     # Handled but not yet marked when the process died: that update, in hand, may repeat once.
     assert max(replies) <= 2
+
+
+async def test_killing_the_leaders_lock_connection_mid_fanout_never_overlaps_senders(
+    engine: AsyncEngine, database_url: str, lenient_sandbox: BotApiSandbox, tmp_path: Path
+) -> None:
+    sandbox = lenient_sandbox
+    chats = await seed_due_checkins(engine, sandbox, 600)
+    replicas = [
+        BotProcess(bot_env(sandbox, database_url), tmp_path / f"bot{i}.log") for i in range(2)
+    ]
+    for replica in replicas:
+        await replica.start()
+    try:
+        while len(sandbox.sends) < 150:
+            await asyncio.sleep(0.05)
+        # The leader's lock connection dies (an admin, a network cut); its process lives on.
+        async with engine.connect() as conn:
+            killed = await conn.scalar(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND objid = :key AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                ),
+                {"key": DISPATCH_LOCK_KEY},
+            )
+        assert killed
+        sent_at_kill = len(sandbox.sends)
+        counts = await wait_until_settled(engine, limit=120)
+    finally:
+        for replica in replicas:
+            await replica.stop()
+    assert sent_at_kill < 600, "the lock died mid fan-out"
+    logs = "".join([await asyncio.to_thread(r.log.read_text, errors="replace") for r in replicas])
+    assert "lost the dispatch lock's connection" in logs
+    assert counts == {OutboxStatus.SENT: 600}
+    per_chat = sends_per_chat(sandbox)
+    assert set(per_chat) == set(chats) and set(per_chat.values()) == {1}, "none sent twice"
+    assert_within_limits(sandbox)

@@ -151,9 +151,7 @@ async def test_unknown_parameter_and_missing_required_one_are_refused(
     assert (status, body["description"]) == (400, "Bad Request: message text is empty")
 
 
-async def test_unknown_chat_is_not_found(
-    sandbox: BotApiSandbox, client: httpx.AsyncClient
-) -> None:
+async def test_unknown_chat_is_not_found(sandbox: BotApiSandbox, client: httpx.AsyncClient) -> None:
     status, body = await call(client, sandbox, "sendMessage", chat_id=999, text="x")
     assert (status, body["description"]) == (400, "Bad Request: chat not found")
 
@@ -566,9 +564,7 @@ async def test_set_webhook_validates_and_drops_pending(
         400,
         "Bad Request: secret token contains unallowed characters",
     )
-    await call(
-        client, sandbox, "setWebhook", url="http://127.0.0.1:9/x", drop_pending_updates=True
-    )
+    await call(client, sandbox, "setWebhook", url="http://127.0.0.1:9/x", drop_pending_updates=True)
     await call(client, sandbox, "deleteWebhook")
     assert (await call(client, sandbox, "getUpdates"))[1]["result"] == []
 
@@ -650,7 +646,12 @@ async def test_edit_rules(sandbox: BotApiSandbox, client: httpx.AsyncClient) -> 
     _, body = await call(client, sandbox, "sendMessage", chat_id=7, text="hi", reply_markup=markup)
     mid = body["result"]["message_id"]
     status, body = await call(
-        client, sandbox, "editMessageText", chat_id=7, message_id=mid, text="hi",
+        client,
+        sandbox,
+        "editMessageText",
+        chat_id=7,
+        message_id=mid,
+        text="hi",
         reply_markup=markup,
     )
     assert status == 400 and body["description"].startswith(
@@ -719,9 +720,9 @@ async def test_answer_callback_query_rules(client: httpx.AsyncClient) -> None:
 
         _, updates = await call(client, sandbox, "getUpdates")
         query = updates["result"][0]["callback_query"]
-        assert query["data"] == "go" and query["message"]["message_id"] == body["result"][
-            "message_id"
-        ]
+        assert (
+            query["data"] == "go" and query["message"]["message_id"] == body["result"]["message_id"]
+        )
 
 
 async def test_pressing_a_missing_button_and_waiting_in_vain_explain_themselves(

@@ -98,9 +98,7 @@ async def errors() -> Errors:
 
 
 @pytest.fixture
-async def polling_app(
-    sandbox: BotApiSandbox, errors: Errors
-) -> AsyncIterator[Application]:
+async def polling_app(sandbox: BotApiSandbox, errors: Errors) -> AsyncIterator[Application]:
     app = build_app(sandbox, errors)
     await app.initialize()
     await app.start()

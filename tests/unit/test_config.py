@@ -48,6 +48,8 @@ def test_default_database_is_a_sqlite_file_under_data(tmp_path: object) -> None:
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "spaces are bad"}, "WEBHOOK_SECRET"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "OUTBOX_RETENTION_DAYS": "1"}, "OUTBOX_RETENTION_DAYS"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "INBOX_RETENTION_DAYS": "week"}, "INBOX_RETENTION_DAYS"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], names: str) -> None:
@@ -67,8 +69,11 @@ def test_good_settings_are_read() -> None:
             "WEBHOOK_SECRET": "s3cret_-x",
             "WEBHOOK_PORT": "8443",
             "LOG_LEVEL": "debug",
+            "OUTBOX_RETENTION_DAYS": "90",
+            "INBOX_RETENTION_DAYS": "2",
         }
     )
+    assert (settings.outbox_retention_days, settings.inbox_retention_days) == (90, 2)
     assert settings.token.get() == TOKEN
     assert TOKEN not in repr(settings)
     assert settings.database_url == "postgresql+asyncpg://coach@db/coach"

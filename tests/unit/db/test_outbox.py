@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import outbox
@@ -132,12 +132,15 @@ async def test_cancel_by_kind_and_prefix(sessions: async_sessionmaker[AsyncSessi
 async def test_concurrent_claimers_never_share_a_row(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    # Forty owners: one owner's rows go a few per claim (fairness), so claimers run side by
+    # side on different owners' rows.
     async with sessions.begin() as session:
-        user = await make_user(session)
+        users = [await make_user(session, telegram_id=n) for n in range(1, 41)]
         for i in range(200):
             await outbox.schedule(
-                session, user_id=user.id, kind="k", dedupe_key=f"k:{i}", due_at=NOW, now=NOW
-            )
+                session, user_id=users[i % 40].id, kind="k", dedupe_key=f"k:{i}", due_at=NOW,
+                now=NOW,
+            )  # fmt: skip
 
     async def claimer(name: str) -> list[int]:
         taken: list[int] = []
@@ -153,3 +156,108 @@ async def test_concurrent_claimers_never_share_a_row(
     everything = [row_id for taken in results for row_id in taken]
     assert len(everything) == 200 and len(set(everything)) == 200
     assert sum(1 for taken in results if taken) >= 2  # they really ran side by side
+
+
+async def seed_due(
+    sessions: async_sessionmaker[AsyncSession], rows: list[tuple[int, str, datetime]]
+) -> None:
+    """Pending rows (owner's Telegram id, kind, due at), inserted in bulk."""
+    async with sessions.begin() as session:
+        owners = {tid: await make_user(session, telegram_id=tid) for tid in {r[0] for r in rows}}
+        await session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "user_id": owners[tid].id, "kind": kind, "dedupe_key": f"{kind}:{tid}:{n}",
+                    "due_at": due_at, "payload": {}, "status": OutboxStatus.PENDING,
+                    "attempts": 0, "created_at": NOW,
+                }
+                for n, (tid, kind, due_at) in enumerate(rows)
+            ],
+        )  # fmt: skip
+
+
+async def owners_of(session: AsyncSession, rows: list[OutboxMessage]) -> list[int]:
+    users = {u.id: u.telegram_id for u in (await session.execute(select(User))).scalars()}
+    return [users[r.user_id] for r in rows]
+
+
+async def test_one_owner_with_a_thousand_due_rows_cannot_starve_the_others(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # The flooder's rows are older than everyone else's: oldest-first alone would starve them.
+    flood = [(1, "quote_reminder", NOW - timedelta(hours=2)) for _ in range(1000)]
+    others = [(1000 + n, "checkin", NOW) for n in range(200)]
+    await seed_due(sessions, flood + others)
+    claimed_others: set[int] = set()
+    batches = 0
+    while len(claimed_others) < 200:
+        async with sessions.begin() as session:
+            rows = await outbox.claim_due(session, now=NOW, worker="a", limit=60)
+            owners = await owners_of(session, rows)
+        batches += 1
+        assert owners.count(1) == outbox.PER_USER_CLAIM
+        assert len(rows) == min(60, 200 - len(claimed_others) + outbox.PER_USER_CLAIM)
+        claimed_others |= {o for o in owners if o != 1}
+    assert batches == 4  # 57 others a batch: 200 owners in four claims, not after 1,000 rows
+
+
+async def test_urgent_kinds_are_claimed_before_deferrable_ones_then_oldest_first(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    rows = [
+        (1, "weekly_review", NOW - timedelta(hours=3)),
+        (2, "coach_nudge", NOW - timedelta(hours=2)),
+        (3, "checkin", NOW - timedelta(minutes=1)),
+        (4, "quote_reminder", NOW - timedelta(minutes=5)),
+        (5, "plan_block", NOW),
+        (6, "checkin_follow_up", NOW - timedelta(hours=1)),
+        (7, "checkin", NOW + timedelta(minutes=1)),  # not due yet
+    ]
+    await seed_due(sessions, rows)
+    async with sessions.begin() as session:
+        first = await owners_of(
+            session, await outbox.claim_due(session, now=NOW, worker="a", limit=3)
+        )
+    async with sessions.begin() as session:
+        rest = await owners_of(
+            session, await outbox.claim_due(session, now=NOW, worker="a", limit=9)
+        )
+    assert first == [4, 3, 5]
+    assert rest == [1, 2, 6]
+
+
+async def test_an_owner_being_sent_to_is_skipped_and_each_owner_gets_a_few_rows(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_due(sessions, [(tid, "checkin", NOW) for tid in (1, 2) for _ in range(5)])
+    async with sessions.begin() as session:
+        busy = (await session.execute(select(User.id).where(User.telegram_id == 1))).scalar_one()
+        rows = await outbox.claim_due(
+            session, now=NOW, worker="a", limit=60, skip_users={busy}, per_user=2
+        )
+        assert await owners_of(session, rows) == [2, 2]
+
+
+async def test_the_urgent_kinds_are_the_services_names() -> None:
+    from bot.services import checkins, planning, quotes
+
+    assert {
+        checkins.CHECKIN_KIND, quotes.REMINDER_KIND, planning.BLOCK_START_KIND,
+        planning.BLOCK_END_KIND,
+    } == outbox.URGENT_KINDS  # fmt: skip
+
+
+async def test_one_owners_rows_keep_their_order_and_their_urgency_serves_them_first(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Owner 1: Monday's review just before the check-in (the review goes first, in their chat).
+    rows = [
+        (1, "weekly_review", NOW - timedelta(seconds=2)),
+        (1, "checkin", NOW - timedelta(seconds=1)),
+        (2, "coach_nudge", NOW - timedelta(hours=1)),
+    ]
+    await seed_due(sessions, rows)
+    async with sessions.begin() as session:
+        claimed = await outbox.claim_due(session, now=NOW, worker="a", limit=2)
+        assert [r.kind for r in claimed] == ["weekly_review", "checkin"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import outbox
+from bot.db import inbox, outbox
 from bot.db import privacy as queries
 from bot.db.models import (
     ActivityEntry,
@@ -312,15 +313,11 @@ async def test_forget_erases_every_row_about_the_user_and_nobody_elses(sessions:
                 session, user_id=someone.id, kind="checkin", dedupe_key=f"checkin:{someone.id}",
                 due_at=NOW + timedelta(days=1), now=NOW,
             )  # fmt: skip
-        session.add_all(
-            [
-                InboundUpdate(
-                    update_id=n, received_at=NOW, claimed_at=NOW, handled_at=NOW,
-                    payload={"update_id": n, "message": {"from": {"id": telegram_id}}},
-                )
-                for n, telegram_id in ((1, 1), (2, 2), (3, 1))
-            ]
-        )  # fmt: skip
+        # Stored as the webhook stores them (with their sender, indexed), then handled.
+        for n, telegram_id in ((1, 1), (2, 2), (3, 1)):
+            payload = {"update_id": n, "message": {"from": {"id": telegram_id}}}
+            assert await inbox.store(session, n, payload, NOW)
+        await inbox.mark_handled(session, [1, 2, 3], NOW)
         token = await privacy.begin_forget(session, user, NOW)
         assert await privacy.forget(session, user, "stale", NOW) is None
         too_late = NOW + privacy.FORGET_TTL + timedelta(seconds=1)
@@ -358,3 +355,68 @@ async def test_keep_closes_the_question(sessions: Sessions) -> None:
         await privacy.begin_import(session, user, NOW)
         dialog = await privacy.import_dialog(session, user)
         assert dialog is not None and dialog.name == DialogName.IMPORT
+
+
+async def test_a_confirmed_import_merged_in_slices_equals_the_whole_and_lets_others_write(
+    sessions: Sessions,
+) -> None:
+    async with sessions.begin() as session:
+        owner = await make_user(session, 1)
+        await fill(session, owner)
+        for n in range(40):
+            day = TODAY - timedelta(days=n + 30)
+            session.add(CheckIn(user_id=owner.id, local_date=day, step="done", contacts=n,
+                                meetings=1, asked_at=NOW, completed_at=NOW))  # fmt: skip
+            # Two identical entries a day: matched together, they must land in one slice.
+            for _ in range(2):
+                session.add(ActivityEntry(user_id=owner.id, local_date=day, kind="contacts",
+                                          count=2, source="log", created_at=NOW))  # fmt: skip
+            session.add(Quote(user_id=owner.id, client=f"Client {n}", amount=Decimal(100 + n),
+                              currency="EUR", sent_on=day, expires_on=TODAY + timedelta(days=n),
+                              status="open", created_at=NOW, updated_at=NOW))  # fmt: skip
+        await session.flush()
+        document, _ = await exported(session, owner)
+        whole, sliced, other = [await make_user(session, n) for n in (2, 3, 4)]
+        payload = fmt.parse_json(json.dumps(document), today=TODAY, now=NOW)
+        expected = await privacy.merge(session, whole, payload, NOW, apply=True)
+        token = await privacy.hold(
+            session, sliced, payload, NOW, filename="a.json", file_id="F", file_digest="d",
+            mime_type=None,
+        )  # fmt: skip
+        ids = whole.id, sliced.id, other.id
+    assert len(privacy.split_import(payload, 5)) > 20
+
+    writes: list[str] = []
+
+    async def another_owner_taps() -> None:
+        for _ in range(3):
+            async with sessions.begin() as session:
+                someone = await session.get_one(User, ids[2], with_for_update=True)
+                someone.updated_at = NOW
+            writes.append("tap")
+
+    tapping = asyncio.create_task(another_owner_taps())
+    summary = await privacy.confirm_import_in_chunks(sessions, ids[1], token, payload, NOW, chunk=5)
+    writes.append("import done")
+    await tapping
+    assert writes.index("tap") < writes.index("import done"), "taps go in between slices"
+    assert summary == expected
+    assert await privacy.confirm_import_in_chunks(sessions, ids[1], token, payload, NOW) is None
+
+    async with sessions.begin() as session:
+        a, b = await rows_of(session, ids[0]), await rows_of(session, ids[1])
+        for table in ("outbox_message", "dialog"):
+            a.pop(table), b.pop(table)
+        # The same rows, but for their owner (the user_id column, first of each row).
+        assert {t: [r[1:] for r in rows] for t, rows in a.items()} == {
+            t: [r[1:] for r in rows] for t, rows in b.items()
+        }
+
+        async def planned(user_id: int) -> list[tuple[Any, ...]]:
+            query = select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.due_at).where(
+                OutboxMessage.user_id == user_id
+            )
+            return sorted((tuple(r) for r in await session.execute(query)), key=repr)
+
+        assert await planned(ids[0]) == await planned(ids[1])
+        assert len([r for r in await planned(ids[1]) if r[0] == "quote_reminder"]) >= 40
