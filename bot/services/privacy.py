@@ -27,6 +27,8 @@ Rules:
   * goals: matched by (target, reward, start day); an imported goal is active only when the
     owner has no active goal. Diagnoses: matched by (day, type, source, confidence, created).
   Reminders follow: check-ins, quote reminders and block pings are rescheduled as needed.
+  The coaching verdict is recomputed on the merged history, so /export shows the verdict of
+  the imported weeks.
 - Forget: after an explicit confirmation (FORGET_TTL), every row about the owner is deleted in
   one transaction, their scheduled messages with them; the next message starts a new account.
 """
@@ -59,7 +61,7 @@ from bot.db.models import (
     QuoteStatus,
     User,
 )
-from bot.services import checkins, planning, quotes
+from bot.services import checkins, history, planning, quotes
 from bot.services import data_format as fmt
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
@@ -698,7 +700,11 @@ async def confirm_import(
     if dialog is None or dialog.step != ImportStep.CONFIRM or dialog.data.get("token") != token:
         return None
     await users.clear_dialog(session, user)
-    return await merge(session, user, payload, now, apply=True)
+    summary = await merge(session, user, payload, now, apply=True)
+    # the imported weeks are history the coach reads: the verdict /export shows follows them
+    await session.flush()
+    await history.refresh(session, user, now)
+    return summary
 
 
 async def cancel_import(session: AsyncSession, user: User) -> bool:
