@@ -100,9 +100,7 @@ async def diagnoses_since(
     """One source's verdicts from a day on, oldest first (the verdict history in /stats)."""
     query = (
         select(Diagnosis)
-        .where(
-            Diagnosis.user_id == user_id, Diagnosis.source == source, Diagnosis.on_date >= since
-        )
+        .where(Diagnosis.user_id == user_id, Diagnosis.source == source, Diagnosis.on_date >= since)
         .order_by(Diagnosis.on_date, Diagnosis.id)
     )
     return list((await session.execute(query)).scalars())

@@ -102,6 +102,7 @@ UNCERTAIN_LEAD = 2
 SECONDARY_SCORE = 3
 QUIZ_FRESH_DAYS = 56
 MAX_WORDS_SHOWN = 2
+PACE_CHOICES = (3, 5, 10, 15, 25)  # new contacts in a usual week, one tap each at onboarding
 
 # Check-in reasons (bot.services.checkins.Reason values): the type each points to, points a day.
 REASON_TYPES = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pytest
@@ -15,13 +15,16 @@ from bot.services.coaching import (
     GoalRecord,
     History,
     QuoteRecord,
+    RemedyEffect,
     Verdict,
     diagnose,
     iso_week,
     next_quiz_question,
+    next_steps,
     score_quiz,
     verdict_changed,
 )
+from bot.services.reasons import shown
 
 TODAY = date(2026, 11, 27)  # a Friday
 GOAL = GoalRecord(weekly_contacts=10, reward="a weekend by the sea", started_on=date(2026, 9, 1))
@@ -502,16 +505,35 @@ def message_samples(hostile: str) -> dict[str, dict[str, object]]:
     assert rich.evidence.runner_up is not None and len(rich.evidence.signals) >= 5
     outlook = forecast(History(days=days(recent=(0, 1, 0)), quotes=[quote(10)]), TODAY)
     assert outlook is not None
+    mixed = replace(
+        rich.evidence,
+        secondary=Verdict.UNAWARE,
+        quiz_disagrees=Verdict.COMFORTABLE,
+        signals=[replace(s, words=(shown(hostile),) * 2) for s in rich.evidence.signals],
+    )
+    rich = replace(rich, evidence=mixed)
+    steps = next_steps(rich, history)
+    assert len(steps) == 2
     evidence = {
         "a": rich,
         "signals": rich.evidence.signals,
         "said": {r: label(f"buttons/reason_{r}", "en") for r in ("busy", "pipeline_full",
                  "no_time_set_aside", "no_need")},
+        "steps": steps,
     }  # fmt: skip
     review = on_demand(history, TODAY)
     assert review.goal is not None and len(review.expiring) == 7
+    effects = [RemedyEffect("plan", back(10), 3.5, 1.2, 6), RemedyEffect("goal", back(9), 2, 1, 5)]
+    changes = [(back(20), "on_track"), (back(6), "intentional")]
+    unsure = diagnose(History(days=days()), TODAY)
+    assert unsure.evidence.uncertain
     return {
-        "coaching/advice": {"verdict": "intentional"},
+        "coaching/advice": {"step": steps[0], "secondary": False},
+        "coaching/verdict": {**evidence, "a": unsure},
+        "coaching/effects": {"effects": effects},
+        "coaching/verdict_history": {"changes": changes},
+        "coaching/not_enough": {"a": diagnose(History(), TODAY)},
+        "coaching/pace_saved": {"weekly": 10, "needed": 3},
         "coaching/evidence": evidence,
         "coaching/forecast": {"forecast": outlook},
         "coaching/nudge": {**evidence, "name": hostile, "forecast": outlook},
@@ -521,5 +543,12 @@ def message_samples(hostile: str) -> dict[str, dict[str, object]]:
         "diagnose/result": {**evidence, "quiz": score_quiz({"goal": "none", "feeling": "fine"})},
         "stats/caption": {"review": review, "weekly": True},
         "stats/empty": {},
-        "stats/review": {**evidence, "review": review, "forecast": outlook, "weekly": False},
+        "stats/review": {
+            **evidence,
+            "review": review,
+            "forecast": outlook,
+            "weekly": False,
+            "effects": effects,
+            "changes": changes,
+        },
     }
