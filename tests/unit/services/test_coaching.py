@@ -21,6 +21,7 @@ from bot.services.coaching import (
     iso_week,
     next_quiz_question,
     next_steps,
+    remedy_effects,
     score_quiz,
     verdict_changed,
 )
@@ -552,3 +553,31 @@ def message_samples(hostile: str) -> dict[str, dict[str, object]]:
             "changes": changes,
         },
     }
+
+
+def test_the_review_says_what_changed_since_a_remedy() -> None:
+    """Blocks planned 10 days ago: contacts a reported day since, against the 14 days before."""
+    history = History(
+        days=days(base=(1, 1, 1), recent=(1, 1, 1))[:-10]
+        + tuple(DayActivity(back(n), 4, 1, 1) for n in range(9, -1, -1)),
+        plan_blocks=2,
+        plan_since=back(9),
+        goal=GoalRecord(10, "a dinner", back(100)),  # too old to say what it changed
+    )
+    [effect] = remedy_effects(history, TODAY)
+    assert (effect.kind, effect.since, effect.after, effect.before) == ("plan", back(9), 4.0, 1.0)
+    assert effect.days_after == 10
+
+
+def test_a_stated_usual_week_lets_the_first_days_coach() -> None:
+    """Three reported days at 1 contact against a usual week of 15 (3 a day): a slowdown; two
+    days are not enough yet, and the owner is told how many more check-ins it takes."""
+    first_week = tuple(DayActivity(back(n), 1, 1, 0) for n in range(2, -1, -1))
+    answers = said("no_time_set_aside", 2)
+    early = diagnose(History(days=first_week[:2], answers=answers, usual_weekly=15), back(1))
+    assert early.verdict == Verdict.NOT_ENOUGH_DATA and early.evidence.checkins_needed == 1
+    result = diagnose(History(days=first_week, answers=answers, usual_weekly=15), TODAY)
+    assert result.verdict == U and result.evidence.baseline_source == "stated"
+    assert result.evidence.contacts_change == -67 and not result.evidence.pattern
+    without = diagnose(History(days=first_week, answers=answers), TODAY)
+    assert without.verdict == Verdict.NOT_ENOUGH_DATA and without.evidence.checkins_needed == 7
