@@ -23,19 +23,30 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.db import history as history_queries
 from bot.db import outbox, users
 from bot.db.models import Dialog, DialogName, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import BABEL_LOCALES, label, render
 from bot.services import charts, coaching, history, quiet_day, reports
-from bot.services.coaching import QUIZ, REASON_TYPES, Assessment, Verdict
+from bot.services.coaching import (
+    PACE_CHOICES,
+    QUIZ,
+    REASON_TYPES,
+    SEPARATING_OPTIONS,
+    SEPARATING_QUESTION,
+    Assessment,
+    History,
+    NextStep,
+    Verdict,
+)
 from bot.services.forecast import Forecast, forecast
 from handlers import callback_data as cb
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 
 logger = logging.getLogger(__name__)
 
-FEATURE = "coach"  # coach:remedy:<verdict>
+FEATURE = "coach"  # coach:remedy:<verdict>, coach:ask:<option>, coach:pace:<n>, coach:quiz:
 QUIZ_FEATURE = "diag"  # diag:<question>:<option>
 NUDGE_KIND = "coach_nudge"
 REVIEW_LATE_LIMIT = timedelta(hours=12)
@@ -66,22 +77,72 @@ def remedy_rows(lang: str, *verdicts: str) -> Keyboard:
     ]
 
 
-def evidence_values(lang: str, assessment: Assessment) -> dict[str, Any]:
-    """What the evidence templates read: the assessment, its strongest signals, the reasons."""
+def step_rows(lang: str, steps: list[NextStep]) -> Keyboard:
+    """One button per next step, labelled for what the owner already has."""
+    return [
+        [(label("buttons/coach_step", lang, code=s.code), cb.pack(FEATURE, "remedy", s.verdict))]
+        for s in steps
+        if s.verdict in REMEDIES
+    ]
+
+
+def ask_rows(lang: str, assessment: Assessment) -> Keyboard:
+    """The separating question's answers for the two candidates (from the /diagnose bank)."""
+    return [
+        [
+            (
+                label(
+                    "buttons/coach_quiz_option",
+                    lang,
+                    question=SEPARATING_QUESTION,
+                    option=SEPARATING_OPTIONS[v],
+                ),
+                cb.pack(FEATURE, "ask", SEPARATING_OPTIONS[v]),
+            )
+        ]
+        for v in assessment.evidence.candidates
+        if v in SEPARATING_OPTIONS
+    ]
+
+
+def pace_rows(lang: str, *, quiz: bool = True) -> Keyboard:
+    """The usual-week choices (one tap), and the quiz."""
+    rows = [
+        [
+            (label("buttons/coach_pace_option", lang, weekly=n), cb.pack(FEATURE, "pace", n))
+            for n in PACE_CHOICES
+        ]
+    ]
+    if quiz:
+        rows.append([(label("buttons/coach_quiz_start", lang), cb.pack(FEATURE, "quiz"))])
+    return rows
+
+
+def coaching_rows(lang: str, assessment: Assessment, history: History) -> Keyboard:
+    """Under a verdict: the separating question when unsure, else the next steps."""
+    if assessment.evidence.uncertain:
+        return ask_rows(lang, assessment)
+    return step_rows(lang, coaching.next_steps(assessment, history))
+
+
+def evidence_values(lang: str, assessment: Assessment, history: History) -> dict[str, Any]:
+    """What the evidence templates read: the assessment, its strongest signals, the reasons,
+    and the next steps adapted to what the owner already has."""
     return {
         "a": assessment,
         "signals": coaching.signals_text_order(assessment.evidence.signals)[:MAX_SIGNALS_SHOWN],
         "said": {reason: label(f"buttons/reason_{reason}", lang) for reason in REASON_TYPES},
+        "steps": coaching.next_steps(assessment, history),
     }
 
 
-def nudge_text(user: User, assessment: Assessment, outlook: Forecast | None) -> str:
+def nudge_text(user: User, assessment: Assessment, outlook: Forecast | None, data: History) -> str:
     return render(
         "coaching/nudge",
         user.language,
         name=user.first_name,
         forecast=outlook,
-        **evidence_values(user.language, assessment),
+        **evidence_values(user.language, assessment, data),
     )
 
 
@@ -92,8 +153,10 @@ def review_texts(
     outlook: Forecast | None,
     *,
     weekly: bool,
+    data: History,
+    changes: list[tuple[date, str]] | None = None,
 ) -> tuple[str, str]:
-    """The chart's caption and the review's details."""
+    """The chart's caption and the review's details (with what changed since a remedy)."""
     caption = render("stats/caption", lang, review=review, weekly=weekly)
     details = render(
         "stats/review",
@@ -101,9 +164,23 @@ def review_texts(
         review=review,
         forecast=outlook,
         weekly=weekly,
-        **evidence_values(lang, assessment),
+        effects=coaching.remedy_effects(data, assessment.on_date),
+        changes=changes or [],
+        **evidence_values(lang, assessment, data),
     )
     return caption, details
+
+
+async def verdict_changes(session: AsyncSession, user: User, today: date) -> list[tuple[date, str]]:
+    """The data verdicts of the last 12 weeks, one entry each time it changed (at most 6)."""
+    rows = await history_queries.diagnoses_since(
+        session, user.id, history.DATA, today - timedelta(weeks=12)
+    )
+    changes: list[tuple[date, str]] = []
+    for row in rows:
+        if not changes or changes[-1][1] != row.verdict:
+            changes.append((row.on_date, row.verdict))
+    return changes[-6:] if len(changes) > 1 else []
 
 
 def chart_png(lang: str, review: reports.Review) -> bytes:
@@ -156,8 +233,8 @@ async def compose_nudge(
     assessment = coaching.diagnose(data, today)
     if not assessment.is_slowdown:
         return None
-    text = nudge_text(user, assessment, forecast(data, today))
-    return Outgoing(text, remedy_rows(user.language, assessment.verdict))
+    text = nudge_text(user, assessment, forecast(data, today), data)
+    return Outgoing(text, coaching_rows(user.language, assessment, data))
 
 
 # ---------------------------------------------------------------------------- weekly review
@@ -187,7 +264,9 @@ async def compose_weekly_review(
     if content is None:
         return None
     review, assessment, outlook = content
-    caption, _ = review_texts(user.language, review, assessment, outlook, weekly=True)
+    caption, _ = review_texts(
+        user.language, review, assessment, outlook, weekly=True, data=refreshed.history
+    )
     png = await asyncio.to_thread(chart_png, user.language, review)
     return Outgoing(caption, photo=png)
 
@@ -204,8 +283,8 @@ async def compose_weekly_details(
     if content is None:
         return None
     review, assessment, outlook = content
-    _, details = review_texts(user.language, review, assessment, outlook, weekly=True)
-    return Outgoing(details, remedy_rows(user.language, assessment.verdict))
+    _, details = review_texts(user.language, review, assessment, outlook, weekly=True, data=data)
+    return Outgoing(details, coaching_rows(user.language, assessment, data))
 
 
 # ---------------------------------------------------------------------------- /stats
@@ -223,10 +302,22 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
             details = render("stats/empty", turn.lang)
         else:
             outlook = forecast(refreshed.history, refreshed.today)
+            changes = await verdict_changes(turn.session, turn.user, refreshed.today)
             caption, details = review_texts(
-                turn.lang, review, refreshed.assessment, outlook, weekly=False
+                turn.lang,
+                review,
+                refreshed.assessment,
+                outlook,
+                weekly=False,
+                data=refreshed.history,
+                changes=changes,
             )
-            rows = remedy_rows(turn.lang, refreshed.assessment.verdict)
+            rows = coaching_rows(turn.lang, refreshed.assessment, refreshed.history)
+            if (
+                refreshed.assessment.verdict == Verdict.NOT_ENOUGH_DATA
+                and refreshed.history.usual_weekly is None
+            ):
+                rows = pace_rows(turn.lang, quiz=False)
             png_input = review
         lang = turn.lang
     chat = update.effective_chat
@@ -351,13 +442,18 @@ async def _quiz_result(turn: Turn, answers: dict[str, str]) -> tuple[str, Keyboa
         },
         turn.now,
     )
-    text = render(
-        "diagnose/result",
-        turn.lang,
-        quiz=result,
-        **evidence_values(turn.lang, refreshed.assessment),
-    )
-    return text, remedy_rows(turn.lang, result.verdict, refreshed.assessment.verdict)
+    # the quiz now counts in the data verdict (History.quiz): read it again with the answer
+    data = await history.load(turn.session, turn.user.id, refreshed.today)
+    assessment = coaching.diagnose(data, refreshed.today)
+    verdicts = [v for v in (result.verdict, assessment.verdict) if v in coaching.SLOWDOWN_TYPES]
+    steps = [
+        step
+        for v in dict.fromkeys(verdicts)
+        if (step := coaching.next_step(v, data, refreshed.today)) is not None
+    ]
+    values = {**evidence_values(turn.lang, assessment, data), "steps": steps}
+    text = render("diagnose/result", turn.lang, quiz=result, **values)
+    return text, step_rows(turn.lang, steps)
 
 
 # ---------------------------------------------------------------------------- remedy buttons
@@ -375,10 +471,21 @@ def _entry_point(module_name: str, function_name: str) -> Entry | None:
 
 
 async def on_remedy(update: Update, context: BotContext) -> None:
-    """A coaching button: starts the remedy's own flow (/plan, /quotes or /goal)."""
+    """A coaching button: starts the remedy's own flow (/plan, /quotes or /goal); the other
+    coaching buttons (the separating question, the usual week, the quiz) are routed from here."""
     query = update.callback_query
     assert query is not None
     parsed = cb.parse(query.data)
+    if parsed is not None and parsed.action == "ask":
+        await on_separating_answer(update, context, parsed.arg)
+        return
+    if parsed is not None and parsed.action == "pace":
+        await on_usual_pace(update, context, parsed.arg)
+        return
+    if parsed is not None and parsed.action == "quiz":
+        await query.answer()
+        await cmd_diagnose(update, context)
+        return
     verdict = parsed.arg if parsed is not None and parsed.action == "remedy" else ""
     if verdict not in REMEDIES:
         await query.answer()
@@ -394,6 +501,61 @@ async def on_remedy(update: Update, context: BotContext) -> None:
     if not answers_itself:
         await query.answer()
     await entry(update, context)
+
+
+async def on_separating_answer(update: Update, context: BotContext, option: str) -> None:
+    """The one question asked when the data hesitate: kept as a quiz answer, then the verdict
+    is read again with it (rule 5 of bot/services/coaching.py)."""
+    query = update.callback_query
+    assert query is not None
+    picked = {o: v for v, o in SEPARATING_OPTIONS.items()}.get(option)
+    text: str | None = None
+    rows: Keyboard = []
+    async with user_turn(update, context) as turn:
+        if picked is not None:
+            today = history.today_of(turn.user, turn.now)
+            await history.store(
+                turn.session,
+                turn.user.id,
+                today,
+                history.QUIZ,
+                picked,
+                0.6,
+                {"answers": {SEPARATING_QUESTION: option}, "single": True},
+                turn.now,
+            )
+            refreshed = await history.refresh(turn.session, turn.user, turn.now)
+            data, assessment = refreshed.history, refreshed.assessment
+            if assessment.is_slowdown:
+                outlook = forecast(data, refreshed.today)
+                text = nudge_text(turn.user, assessment, outlook, data)
+                rows = coaching_rows(turn.lang, assessment, data)
+    await query.answer()
+    if text is not None:
+        await edit_or_reply(update, text, rows)
+    else:
+        await drop_keyboard(update)
+
+
+async def on_usual_pace(update: Update, context: BotContext, arg: str) -> None:
+    """The usual week given after onboarding (or from /stats): the baseline until check-ins
+    make one; the quiz is offered next."""
+    query = update.callback_query
+    assert query is not None
+    weekly = int(arg) if arg.isdigit() and int(arg) in PACE_CHOICES else None
+    async with user_turn(update, context) as turn:
+        if weekly is not None:
+            await history_queries.set_usual_pace(turn.session, turn.user.id, weekly, turn.now)
+        refreshed = await history.refresh(turn.session, turn.user, turn.now)
+        text = render(
+            "coaching/pace_saved",
+            turn.lang,
+            weekly=weekly,
+            needed=refreshed.assessment.evidence.checkins_needed,
+        )
+        rows = [[(label("buttons/coach_quiz_start", turn.lang), cb.pack(FEATURE, "quiz"))]]
+    await query.answer()
+    await reply(update, text, rows)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -15,6 +15,7 @@ from bot.i18n import BABEL_LOCALES, LANGUAGES, label, render
 from bot.services import accounts, onboarding, preferences, schedules
 from bot.services.onboarding import PrefStep
 from handlers import callback_data as cb
+from handlers import coaching
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 
 FEATURE = "pref"
@@ -261,7 +262,7 @@ async def _after_answer(
             next_checkin=next_at.astimezone(preferences.zone(turn.user.timezone))
             if next_at
             else None,
-        ), None
+        ), coaching.pace_rows(turn.lang)  # the optional usual week, and the quiz
     saved = render("settings/saved", turn.lang)
     text, rows = settings_menu(turn)
     return f"{saved}\n\n{text}", rows

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from bot.db.models import (
     PlanBlock,
     Quote,
     QuoteStatus,
+    UsualPace,
 )
 
 
@@ -68,3 +69,38 @@ async def has_pending(session: AsyncSession, user_id: int, kind: str) -> bool:
         OutboxMessage.status == OutboxStatus.PENDING,
     )
     return (await session.execute(query.limit(1))).first() is not None
+
+
+async def plan_started(session: AsyncSession, user_id: int) -> datetime | None:
+    """When the oldest block still in the plan was set (the day the plan began)."""
+    query = select(func.min(PlanBlock.created_at)).where(PlanBlock.user_id == user_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def usual_pace(session: AsyncSession, user_id: int) -> UsualPace | None:
+    return await session.get(UsualPace, user_id)
+
+
+async def set_usual_pace(
+    session: AsyncSession, user_id: int, weekly_contacts: int, now: datetime
+) -> UsualPace:
+    row = await session.get(UsualPace, user_id)
+    if row is None:
+        row = UsualPace(user_id=user_id, weekly_contacts=weekly_contacts, recorded_at=now)
+        session.add(row)
+    else:
+        row.weekly_contacts, row.recorded_at = weekly_contacts, now
+    await session.flush()
+    return row
+
+
+async def diagnoses_since(
+    session: AsyncSession, user_id: int, source: str, since: date
+) -> list[Diagnosis]:
+    """One source's verdicts from a day on, oldest first (the verdict history in /stats)."""
+    query = (
+        select(Diagnosis)
+        .where(Diagnosis.user_id == user_id, Diagnosis.source == source, Diagnosis.on_date >= since)
+        .order_by(Diagnosis.on_date, Diagnosis.id)
+    )
+    return list((await session.execute(query)).scalars())

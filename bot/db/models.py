@@ -274,3 +274,16 @@ class InboundUpdate(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     quarantined_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class UsualPace(Base):
+    """The owner's usual week of prospecting before things got busy, as they gave it: the
+    coaching's baseline until their own check-ins make one."""
+
+    __tablename__ = "usual_pace"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    weekly_contacts: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime]

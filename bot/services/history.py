@@ -31,7 +31,9 @@ from bot.services.coaching import (
     DayActivity,
     GoalRecord,
     History,
+    QuizHint,
     QuoteRecord,
+    Verdict,
 )
 from bot.services.preferences import zone
 from bot.services.schedule import local_date
@@ -61,7 +63,7 @@ async def load(session: AsyncSession, user_id: int, today: date) -> History:
 
     days = tuple(DayActivity(day, **totals[day]) for day in sorted(totals))
     answers = tuple(
-        CheckInAnswer(c.local_date, c.block_done, c.reason)
+        CheckInAnswer(c.local_date, c.block_done, c.reason, c.reason_text)
         for c in checkins
         if c.block_done is not None or c.reason is not None
     )
@@ -89,6 +91,16 @@ async def load(session: AsyncSession, user_id: int, today: date) -> History:
         if goal_row is not None
         else None
     )
+    pace = await queries.usual_pace(session, user_id)
+    user = await session.get(User, user_id)
+    zone_name = user.timezone if user is not None else "UTC"
+    plan_started = await queries.plan_started(session, user_id)
+    quiz_row = await queries.latest_diagnosis(session, user_id, QUIZ)
+    quiz = (
+        QuizHint(Verdict(quiz_row.verdict), quiz_row.on_date)
+        if quiz_row is not None and quiz_row.verdict in Verdict.__members__.values()
+        else None
+    )
     return History(
         days=days,
         answers=answers,
@@ -96,6 +108,11 @@ async def load(session: AsyncSession, user_id: int, today: date) -> History:
         plan_blocks=await queries.plan_block_count(session, user_id),
         blocks=blocks,
         goal=goal,
+        usual_weekly=pace.weekly_contacts if pace is not None else None,
+        days_per_week=bin(user.checkin_days).count("1") if user is not None else 5,
+        plan_since=local_date(plan_started, zone(zone_name)) if plan_started else None,
+        follow_ups=tuple(q.followed_up_on for q in quotes if q.followed_up_on is not None),
+        quiz=quiz,
     )
 
 

@@ -29,6 +29,8 @@ Rules:
   * goals: matched by (target, reward, start day); an imported goal is active only when the
     owner has no active goal. Diagnoses: matched by (day, type, source, confidence, created).
   Reminders follow: check-ins, quote reminders and block pings are rescheduled as needed.
+  The coaching verdict is recomputed on the merged history, so /export shows the verdict of
+  the imported weeks.
 - Forget: after an explicit confirmation (FORGET_TTL), every row about the owner is deleted in
   one transaction, their scheduled messages with them; the next message starts a new account.
 """
@@ -64,7 +66,7 @@ from bot.db.models import (
     User,
 )
 from bot.services import data_format as fmt
-from bot.services import planning, quotes, schedules
+from bot.services import history, planning, quotes, schedules
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
 from bot.services.preferences import zone
@@ -774,7 +776,11 @@ async def confirm_import(
     if dialog is None or dialog.step != ImportStep.CONFIRM or dialog.data.get("token") != token:
         return None
     await users.clear_dialog(session, user)
-    return await merge(session, user, payload, now, apply=True)
+    summary = await merge(session, user, payload, now, apply=True)
+    # the imported weeks are history the coach reads: the verdict /export shows follows them
+    await session.flush()
+    await history.refresh(session, user, now)
+    return summary
 
 
 async def confirm_import_in_chunks(

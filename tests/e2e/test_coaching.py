@@ -167,7 +167,7 @@ TODAYS_REASON = {
 }
 REMEDY_BUTTON = {
     "unaware": "🗓 Plan my prospecting blocks",
-    "intentional": "📄 Put expiry dates on my quotes",
+    "intentional": "📄 See the quotes to follow up",  # every quote already has an expiry
     "comfortable": "🎯 Set a goal and a reward",
 }
 COACHING_WORDS = {
@@ -238,7 +238,7 @@ async def test_each_slowdown_gets_its_coaching_and_remedy(
     for words in COACHING_WORDS[kind]:
         assert words in text, (words, text)
     # 9 weekdays at 1 new contact and today's 0, against 5 a day before.
-    assert "New contacts: 9 in the last 2 weeks" in text and "about 50 (-82%)" in text
+    assert "New contacts: 9 over your last 10 reported days" in text and "about 50 (-82%)" in text
     assert "Why it matters" in text and "Next step" in text
     assert button_texts(user, nudge) == [REMEDY_BUTTON[kind]]
 
@@ -379,14 +379,15 @@ async def test_diagnose_quiz_survives_a_restart_and_names_the_type(
     if lang == "en":
         assert "What you said: this sounds like the unaware slowdown" in text
         assert "What your numbers say: they point to the intentional kind" in text
+        # this owner already has prospecting blocks: the step is keeping them, not planning them
         assert button_texts(user, result) == [
-            REMEDY_BUTTON["unaware"],
+            "🗓 See my prospecting blocks",
             REMEDY_BUTTON["intentional"],
         ]
     else:
         assert "Ce que vous dites\u00a0: cela ressemble au ralentissement volontaire" in text
-        assert "pas encore assez pour comparer" in text
-        assert button_texts(user, result) == ["📄 Mettre une date d'expiration à mes devis"]
+        assert "point" in text and "je pourrai comparer avec votre rythme habituel" in text
+        assert button_texts(user, result) == ["📄 Enregistrer un devis"]  # no quote yet
 
     # The message from before the restart still shows question 3: its buttons are stale now.
     query_id = await user.press(first, (0, 0))

@@ -149,6 +149,9 @@ SAMPLES.update(
 
 LABELS: dict[str, dict[str, Any]] = {
     "buttons/coach_quiz_option": {"question": "skipped", "option": "fine"},
+    "buttons/coach_quiz_start": {},
+    "buttons/coach_pace_option": {"weekly": 25},
+    "buttons/coach_step": {"code": "quotes_follow_up"},
     "buttons/day_toggle": {"day": "Mon", "on": True},
     "buttons/later_ok": {"at": time(10, 5)},
     "buttons/quote_signed": {"n": 100},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pytest
@@ -15,13 +15,17 @@ from bot.services.coaching import (
     GoalRecord,
     History,
     QuoteRecord,
+    RemedyEffect,
     Verdict,
     diagnose,
     iso_week,
     next_quiz_question,
+    next_steps,
+    remedy_effects,
     score_quiz,
     verdict_changed,
 )
+from bot.services.reasons import shown
 
 TODAY = date(2026, 11, 27)  # a Friday
 GOAL = GoalRecord(weekly_contacts=10, reward="a weekend by the sea", started_on=date(2026, 9, 1))
@@ -98,8 +102,8 @@ CASES = [
         signals=("no_plan", "reason_no_time_set_aside"),
         absent=("no_goal",),
         pattern=True,
-        # 0.5 pattern + 0.05 x 5 (max 0.2) + 0.1 x lead 5 (max 0.2)
-        confidence=0.9,
+        # 0.5 pattern + 0.05 x said 6 (max 0.25) + 0.05 x seen 1 + 0.05 x lead 7 (max 0.15)
+        confidence=0.95,
         extra={"contacts_change": -75, "open_quotes": 0},
     ),
     Case(
@@ -169,7 +173,7 @@ CASES = [
         runner_up=U,
         signals=("reason_pipeline_full", "quotes_not_followed_up", "quotes_waited_on"),
         pattern=True,
-        confidence=0.9,
+        confidence=0.95,
     ),
     Case(
         "intentional: four quotes sent over a week ago, none followed up",
@@ -198,7 +202,7 @@ CASES = [
         absent=("quotes_not_followed_up",),  # expired: not pipeline any more
     ),
     Case(
-        "intentional: fewer meetings, but open quotes piled up (busyness held)",
+        "intentional: fewer meetings while open quotes piled up: not 'busier' (meetings fell)",
         History(
             days=days(base=(4, 2, 1), recent=(1, 0, 0)),
             answers=said("pipeline_full", 2, block="yes"),
@@ -206,7 +210,7 @@ CASES = [
             **PLANNED,
         ),
         INT,
-        pattern=True,
+        pattern=False,
         extra={"open_quotes": 5, "open_quotes_before": 0},
     ),
     Case(
@@ -225,10 +229,11 @@ CASES = [
         "comfortable: no need, no goal, deals signed",
         History(days=days(deals_on=(3, 20)), answers=said("no_need", 3), plan_blocks=2),
         C,
-        runner_up=U,  # the three low days also had no prospecting block
-        signals=("reason_no_need", "no_goal", "comfortable_numbers", "blocks_skipped"),
+        # the blocks skipped on those days were skipped for "no need": evidence for comfortable
+        signals=("reason_no_need", "no_goal", "comfortable_numbers", "blocks_skipped_said"),
+        absent=("blocks_skipped",),
         pattern=True,
-        confidence=0.9,  # 0.5 + 0.05 x 5 (max 0.2) + 0.1 x lead 4 (max 0.2)
+        confidence=0.95,
     ),
     Case(
         "comfortable: a goal with no reward, and 'no need' twice",
@@ -265,9 +270,9 @@ CASES = [
             days=days(base=(4, 2, 1), recent=(1, 0, 0)), answers=said("no_need", 3), plan_blocks=2
         ),
         C,
-        runner_up=U,
         pattern=False,
-        confidence=0.7,  # 0.3 without the pattern + 0.2 + 0.2
+        # 0.3 without the pattern + 0.25 said + 0.1 seen + 0.15 lead
+        confidence=0.8,
     ),
     Case(
         "comfortable (tie): one 'no need' and no goal against no plan: the owner's words win",
@@ -390,24 +395,27 @@ def test_evidence_has_numbers_and_dates_a_person_can_check() -> None:
     assert reason == {
         "type": "unaware",
         "code": "reason_no_time_set_aside",
-        "points": 3,
+        "points": 6,
         "count": 3,
         "last": "2026-11-27",
     }
-    assert stored["scores"] == {"unaware": 6, "intentional": 0, "comfortable": 0}
+    assert stored["scores"] == {"unaware": 8, "intentional": 0, "comfortable": 0}
+    assert stored["said"] == {"unaware": 6, "intentional": 0, "comfortable": 0}
+    assert stored["basis"] == "said"
+    # the owner's words first; blocks skipped on days they said why count for that reason's type
     assert [s["code"] for s in stored["signals"]] == [
-        "no_plan",
-        "blocks_skipped",
         "reason_no_time_set_aside",
+        "no_plan",
+        "blocks_skipped_said",
     ]
 
 
-def test_reasons_count_once_a_day_and_at_most_three_points() -> None:
+def test_reasons_count_once_a_day_and_at_most_five_days() -> None:
     answers = said("pipeline_full", 6)
     blocks = [BlockRecord(back(0), "skipped", "pipeline_full")]  # same day as a check-in
     result = diagnose(History(days=days(), answers=answers, blocks=blocks, **PLANNED), TODAY)
     [signal] = [s for s in result.evidence.signals if s.code == "reason_pipeline_full"]
-    assert (signal.count, signal.points) == (6, 3)
+    assert (signal.count, signal.points) == (6, 10)  # 2 points a day, five days at most
 
 
 def test_old_answers_do_not_count() -> None:
@@ -498,16 +506,35 @@ def message_samples(hostile: str) -> dict[str, dict[str, object]]:
     assert rich.evidence.runner_up is not None and len(rich.evidence.signals) >= 5
     outlook = forecast(History(days=days(recent=(0, 1, 0)), quotes=[quote(10)]), TODAY)
     assert outlook is not None
+    mixed = replace(
+        rich.evidence,
+        secondary=Verdict.UNAWARE,
+        quiz_disagrees=Verdict.COMFORTABLE,
+        signals=[replace(s, words=(shown(hostile),) * 2) for s in rich.evidence.signals],
+    )
+    rich = replace(rich, evidence=mixed)
+    steps = next_steps(rich, history)
+    assert len(steps) == 2
     evidence = {
         "a": rich,
         "signals": rich.evidence.signals,
         "said": {r: label(f"buttons/reason_{r}", "en") for r in ("busy", "pipeline_full",
                  "no_time_set_aside", "no_need")},
+        "steps": steps,
     }  # fmt: skip
     review = on_demand(history, TODAY)
     assert review.goal is not None and len(review.expiring) == 7
+    effects = [RemedyEffect("plan", back(10), 3.5, 1.2, 6), RemedyEffect("goal", back(9), 2, 1, 5)]
+    changes = [(back(20), "on_track"), (back(6), "intentional")]
+    unsure = diagnose(History(days=days()), TODAY)
+    assert unsure.evidence.uncertain
     return {
-        "coaching/advice": {"verdict": "intentional"},
+        "coaching/advice": {"step": steps[0], "secondary": False},
+        "coaching/verdict": {**evidence, "a": unsure},
+        "coaching/effects": {"effects": effects},
+        "coaching/verdict_history": {"changes": changes},
+        "coaching/not_enough": {"a": diagnose(History(), TODAY)},
+        "coaching/pace_saved": {"weekly": 10, "needed": 3},
         "coaching/evidence": evidence,
         "coaching/forecast": {"forecast": outlook},
         "coaching/nudge": {**evidence, "name": hostile, "forecast": outlook},
@@ -517,5 +544,40 @@ def message_samples(hostile: str) -> dict[str, dict[str, object]]:
         "diagnose/result": {**evidence, "quiz": score_quiz({"goal": "none", "feeling": "fine"})},
         "stats/caption": {"review": review, "weekly": True},
         "stats/empty": {},
-        "stats/review": {**evidence, "review": review, "forecast": outlook, "weekly": False},
+        "stats/review": {
+            **evidence,
+            "review": review,
+            "forecast": outlook,
+            "weekly": False,
+            "effects": effects,
+            "changes": changes,
+        },
     }
+
+
+def test_the_review_says_what_changed_since_a_remedy() -> None:
+    """Blocks planned 10 days ago: contacts a reported day since, against the 14 days before."""
+    history = History(
+        days=days(base=(1, 1, 1), recent=(1, 1, 1))[:-10]
+        + tuple(DayActivity(back(n), 4, 1, 1) for n in range(9, -1, -1)),
+        plan_blocks=2,
+        plan_since=back(9),
+        goal=GoalRecord(10, "a dinner", back(100)),  # too old to say what it changed
+    )
+    [effect] = remedy_effects(history, TODAY)
+    assert (effect.kind, effect.since, effect.after, effect.before) == ("plan", back(9), 4.0, 1.0)
+    assert effect.days_after == 10
+
+
+def test_a_stated_usual_week_lets_the_first_days_coach() -> None:
+    """Three reported days at 1 contact against a usual week of 15 (3 a day): a slowdown; two
+    days are not enough yet, and the owner is told how many more check-ins it takes."""
+    first_week = tuple(DayActivity(back(n), 1, 1, 0) for n in range(2, -1, -1))
+    answers = said("no_time_set_aside", 2)
+    early = diagnose(History(days=first_week[:2], answers=answers, usual_weekly=15), back(1))
+    assert early.verdict == Verdict.NOT_ENOUGH_DATA and early.evidence.checkins_needed == 1
+    result = diagnose(History(days=first_week, answers=answers, usual_weekly=15), TODAY)
+    assert result.verdict == U and result.evidence.baseline_source == "stated"
+    assert result.evidence.contacts_change == -67 and not result.evidence.pattern
+    without = diagnose(History(days=first_week, answers=answers), TODAY)
+    assert without.verdict == Verdict.NOT_ENOUGH_DATA and without.evidence.checkins_needed == 7
