@@ -15,6 +15,7 @@ from bot.i18n import BABEL_LOCALES, LANGUAGES, label, render
 from bot.services import accounts, onboarding, preferences, rescheduling
 from bot.services.onboarding import PrefStep
 from handlers import callback_data as cb
+from handlers import partners as partner_handlers
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 
 FEATURE = "pref"
@@ -24,6 +25,8 @@ TYPED = "other"
 
 async def cmd_start(update: Update, context: BotContext) -> None:
     """Greets the user; new users are walked through the three onboarding questions."""
+    if await partner_handlers.on_invite_start(update, context):
+        return  # an invite link: the partner needs no onboarding
     async with user_turn(update, context) as turn:
         if accounts.reactivate(turn.user, turn.now) and onboarding.is_onboarded(turn.user):
             await rescheduling.reschedule_all(turn.session, turn.user, turn.now)

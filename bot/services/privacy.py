@@ -59,7 +59,7 @@ from bot.db.models import (
     QuoteStatus,
     User,
 )
-from bot.services import checkins, planning, quotes
+from bot.services import checkins, partners, planning, quotes
 from bot.services import data_format as fmt
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
@@ -743,6 +743,7 @@ async def forget(
     """Erase everything about the owner (None when the button is stale: nothing is erased)."""
     if not await _forget_dialog(session, user, token, now):
         return None
+    await partners.before_forget(session, user, now)
     return await queries.erase(session, user)
 
 

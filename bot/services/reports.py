@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import history as queries
 from bot.db import outbox
 from bot.db.models import User
-from bot.services import schedule
+from bot.services import partners, schedule
 from bot.services.coaching import DayActivity, History, QuoteRecord, monday_of
 from bot.services.preferences import zone
 
@@ -224,6 +224,7 @@ async def schedule_weekly_review(
             now=now,
             payload={"monday": monday.isoformat()},
         )
+    await partners.schedule_digests(session, user, monday, checkin_at, now)
     return monday
 
 
