@@ -96,8 +96,8 @@ def choose_level(lang: str) -> tuple[str, Keyboard]:
 
 
 async def _sample(turn: Turn, sharing: Sharing) -> partner_digest.OwnerWeek:
-    """The owner's own last week, cut exactly as a partner at `sharing` would get it."""
-    monday = _this_monday(turn.user, turn.now)
+    """The owner's week so far, cut exactly as a partner at `sharing` would get it."""
+    monday = _this_monday(turn.user, turn.now) + timedelta(days=7)
     return await partner_digest.owner_week(turn.session, turn.user, 0, sharing, monday)
 
 
@@ -122,8 +122,8 @@ async def preview_invite(turn: Turn, sharing: Sharing) -> tuple[str, Keyboard]:
 async def invite_link(turn: Turn, sharing: Sharing, bot_username: str) -> str:
     try:
         token = await partners.create_invite(turn.session, turn.user, sharing, turn.now)
-    except PartnerError as error:
-        return render("partners/invite_invalid", turn.lang, code=error.code, name="")
+    except PartnerError:
+        return render("partners/invite_invalid", turn.lang, code="limit", name="")
     link = f"https://t.me/{bot_username}?start={partners.START_PREFIX}{token}"
     expires = (turn.now + partners.INVITE_TTL).astimezone(zone(turn.user.timezone))
     return render("partners/invite_link", turn.lang, link=link, expires=expires, sharing=sharing)
@@ -294,7 +294,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             else:
                 text = render("partners/revoked", turn.lang, name=partner.first_name)
         elif action in ("acc", "dec", "lang"):
-            text, rows, toast = await _invitation_button(turn, action, arg)
+            # A refused invite is a new message: the invitation it answers may read the same.
+            text, rows, toast, new_message = await _invitation_button(turn, action, arg)
         elif action == "mute" and arg.isdecimal():
             link = await partners.toggle_mute(turn.session, turn.user, int(arg), turn.now)
             if link is None:
@@ -327,6 +328,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             toast = stale
     await query.answer(toast)
     if text is not None and new_message:
+        await drop_keyboard(update)
         await reply(update, text, rows)
     elif text is not None:
         await edit_or_reply(update, text, rows)
@@ -336,25 +338,27 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 async def _invitation_button(
     turn: Turn, action: str, arg: str
-) -> tuple[str | None, Keyboard, str | None]:
+) -> tuple[str | None, Keyboard, str | None, bool]:
+    """(text, buttons, toast, whether the text is a new message) for Accept, No and language."""
     if action == "lang":
         code, token = arg[:2], arg[2:]
         if code not in LANGUAGES:
-            return None, [], label("buttons/stale_question", turn.lang)
+            return None, [], label("buttons/stale_question", turn.lang), False
         turn.user.language, turn.user.updated_at = code, turn.now
         text, rows = await invitation(turn, token)
-        return text, rows, None
+        return text, rows, None, False
     if action == "dec":
-        return render("partners/declined", turn.lang), [], None
+        return render("partners/declined", turn.lang), [], None, False
     try:
         link, owner = await partners.accept(turn.session, arg, turn.user, turn.now)
     except PartnerError as error:
-        return render("partners/invite_invalid", turn.lang, code=error.code, name=""), [], None
+        text = render("partners/invite_invalid", turn.lang, code=error.code, name="")
+        return text, [], None, True
     await partners.tell(
         turn.session, owner.id, turn.user.first_name, partners.JOINED, link.id, turn.now
     )
     text = render("partners/accepted", turn.lang, name=owner.first_name, sharing=Sharing.of(link))
-    return text, [], None
+    return text, [], None, False
 
 
 def reaction_rows(lang: str, link_id: int) -> Keyboard:

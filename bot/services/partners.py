@@ -316,7 +316,7 @@ async def tell(
         session,
         user_id=user_id,
         kind=NOTICE_KIND,
-        dedupe_key=f"{NOTICE_KIND}:{link_id}:{user_id}",
+        dedupe_key=f"{NOTICE_KIND}:{why}:{link_id}:{user_id}",
         due_at=now,
         now=now,
         payload={"name": name, "why": why},
