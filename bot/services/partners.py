@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import outbox
 from bot.db import partners as queries
 from bot.db.models import PartnerInvite, PartnerLevel, PartnerLink, PartnerShare, User
+from bot.services.data_format import OwnerData, PartnerRecord, ShareRecord
 
 MAX_PARTNERS = 3
 INVITE_TTL = timedelta(days=7)
@@ -422,3 +423,32 @@ async def record_share(
             shared_at=now,
         )
     )
+
+
+# ---------------------------------------------------------------------------- /export
+
+
+async def with_records(session: AsyncSession, user: User, data: OwnerData) -> OwnerData:
+    """The export's data plus the user's partnerships and what was shared, on either side."""
+    records = [
+        PartnerRecord(
+            role=role, name=other.first_name, level=link.level, show_clients=link.show_clients,
+            notify_reached=link.notify_reached, notify_missed=link.notify_missed,
+            muted=link.muted, since=link.created_at,
+        )
+        for role, pairs in (
+            ("partner", await queries.partners_of(session, user.id)),
+            ("owner", await queries.owners_of(session, user.id)),
+        )
+        for link, other in pairs
+    ]  # fmt: skip
+    shared = [
+        ShareRecord(
+            direction="sent" if share.owner_id == user.id else "received",
+            name=partner_name if share.owner_id == user.id else owner_name,
+            kind=share.kind, week=share.week, level=share.level,
+            show_clients=share.show_clients, shared_at=share.shared_at,
+        )
+        for share, owner_name, partner_name in await queries.shares_about(session, user.id)
+    ]  # fmt: skip
+    return replace(data, partners=records, shared=shared)

@@ -199,7 +199,9 @@ def owner_data(user: User, rows: queries.UserRows) -> OwnerData:
 
 async def export(session: AsyncSession, user: User, now: datetime) -> ExportFiles:
     """The two files of /export, named after the owner's local date."""
-    data = owner_data(user, await queries.load(session, user.id))
+    data = await partners.with_records(
+        session, user, owner_data(user, await queries.load(session, user.id))
+    )
     days = fmt.daily_rows(data.checkins, data.activity)
     stamp = local_today(user, now).isoformat()
     return ExportFiles(

@@ -16,6 +16,7 @@ from bot.delivery.rate_limit import PacedRateLimiter
 from bot.sandbox import BotApiSandbox, SandboxUser
 from tests.e2e.conftest import Bot, button_texts, say, tap
 from tests.e2e.test_checkin import onboard
+from tests.e2e.test_data import export_files
 
 # Wednesday 25 November 2026, 10:00 in Paris; the Monday review is on 30 November at 09:00.
 WEDNESDAY = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -225,10 +226,11 @@ async def test_a_coach_with_30_owners_gets_one_digest(
     for n, owner in enumerate(owners):
         await onboard(owner, sandbox, engine)
         await say(owner, sandbox, f"/log {n + 1} calls")
-        await say(owner, sandbox, "/quote Client 1000 30")
+        if n < 2:
+            await say(owner, sandbox, "/quote Client 1000 30")
         _, token = await invite(owner, sandbox, "pipeline" if n % 2 else "numbers")
         await accept(coach, sandbox, token)
-        await review_now(owner, sandbox)
+    await review_now(owners[0], sandbox)  # one review planned is enough: the digest is the coach's
     await tick(bot, coach, *owners)
     before = len(coach.messages)
     bot.clock.set(MONDAY_AFTER_REVIEW)
@@ -348,6 +350,23 @@ async def test_forget_on_either_side_removes_the_links(
     assert "Pierre sees your week: numbers + type + pipeline" in privacy["text"]
     owner_id, partner_id = await user_id(engine, 1751), await user_id(engine, 1752)
     leaving, staying = (owner, partner) if side == "owner" else (partner, owner)
+    # /export names the partnership and what was shared, from either side.
+    document, _ = await export_files(leaving, sandbox)
+    [record] = document["partners"]
+    [shared] = document["shared"]
+    if side == "owner":
+        assert (record["role"], record["name"], record["level"]) == (
+            "partner",
+            "Pierre",
+            "pipeline",
+        )
+        assert (shared["direction"], shared["name"], shared["kind"]) == ("sent", "Pierre", "digest")
+    else:
+        assert (record["role"], record["name"]) == ("owner", "Olga")
+        assert (shared["direction"], shared["name"], shared["week"]) == (
+            "received", "Olga", "2026-11-30",
+        )  # fmt: skip
+    leaving.skip_pending()
     await say(leaving, sandbox, "/forget")
     await tap(
         leaving, sandbox, "🗑 Yes, erase everything" if leaving is owner else "🗑 Oui, tout effacer"
