@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.models import PartnerInvite, PartnerLink, PartnerShare, User
+from bot.db.models import OutboxMessage, PartnerInvite, PartnerLink, PartnerShare, User
 from bot.delivery.rate_limit import PacedRateLimiter
 from bot.sandbox import BotApiSandbox, SandboxUser
 from tests.e2e.conftest import Bot, button_texts, say, tap
@@ -388,3 +388,43 @@ async def test_forget_on_either_side_removes_the_links(
     bot.clock.set(MONDAY_AFTER_REVIEW + timedelta(days=7))
     await tick(bot, owner, partner)
     assert not any("Olga" in m.get("text", "") for m in new_messages(staying, before))
+
+
+async def test_nothing_reaches_or_comes_from_a_side_that_blocked_the_bot(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(WEDNESDAY)
+    coach = sandbox.user(1761, first_name="Coach", language_code="en")
+    staying = sandbox.user(1762, first_name="Stay", language_code="en")
+    gone = sandbox.user(1763, first_name="Gone", language_code="en")
+    for owner in (staying, gone):
+        await owner_with_week(owner, sandbox, engine)
+        _, token = await invite(owner, sandbox, "numbers")
+        await accept(coach, sandbox, token)
+        await review_now(owner, sandbox)
+    await tick(bot, coach, staying, gone)
+
+    gone.block()  # its Monday review fails with 403: the owner is left out of the digest
+    before = len(coach.messages)
+    bot.clock.set(MONDAY_AFTER_REVIEW - timedelta(minutes=5))  # the reviews, then the digest
+    await tick(bot, coach, staying)
+    bot.clock.set(MONDAY_AFTER_REVIEW)
+    await tick(bot, coach, staying)
+    [digest] = new_messages(coach, before)
+    assert "Stay" in digest["text"] and "Gone" not in digest["text"]
+
+    coach.block()  # the next digest fails with 403: nothing more is planned for the coach
+    await say(staying, sandbox, "/log 2 calls")
+    await review_now(staying, sandbox)
+    bot.clock.set(MONDAY_AFTER_REVIEW + timedelta(days=7))
+    await tick(bot, staying)
+    await review_now(staying, sandbox)
+    coach_id = await user_id(engine, 1761)
+    async with engine.connect() as conn:
+        pending = select(func.count()).where(
+            OutboxMessage.user_id == coach_id, OutboxMessage.status == "pending"
+        )
+        assert (await conn.execute(pending)).scalar_one() == 0
+        blocked = select(User.blocked_at).where(User.id == coach_id)
+        assert (await conn.execute(blocked)).scalar_one() is not None
+    assert sandbox.errors_served.pop(403, 0) == 2  # the two refusals this test provoked
