@@ -428,3 +428,36 @@ async def test_nothing_reaches_or_comes_from_a_side_that_blocked_the_bot(
         blocked = select(User.blocked_at).where(User.id == coach_id)
         assert (await conn.execute(blocked)).scalar_one() is not None
     assert sandbox.errors_served.pop(403, 0) == 2  # the two refusals this test provoked
+
+
+async def test_two_missed_weeks_are_told_only_when_the_owner_asked(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 11, 9, 11, 0, tzinfo=UTC))  # Monday: the goal starts this week
+    owner = sandbox.user(1771, first_name="Remy", language_code="en")
+    told = sandbox.user(1772, first_name="Tess", language_code="fr")
+    untold = sandbox.user(1773, first_name="Ugo", language_code="en")
+    await onboard(owner, sandbox, engine)
+    await say(owner, sandbox, "/goal 10 a day off")
+    for partner in (told, untold):
+        _, token = await invite(owner, sandbox, "numbers")
+        await accept(partner, sandbox, token)
+    menu = await say(owner, sandbox, "/partner")
+    settings = await tap(owner, sandbox, "⚙️ Tess", message=menu)
+    await tap(owner, sandbox, "⬜ 2 weeks missed", message=settings)
+    for day in (9, 16):  # one new contact a week: both weeks miss the goal of 10
+        bot.clock.set(datetime(2026, 11, day, 11, 0, tzinfo=UTC))
+        await tick(bot, owner, told, untold)
+        await say(owner, sandbox, "/log 1 call")
+        await review_now(owner, sandbox)
+    before = {p.id: len(p.messages) for p in (told, untold)}
+    bot.clock.set(datetime(2026, 11, 23, 8, 6, tzinfo=UTC))
+    await tick(bot, owner, told, untold)
+    got = {p.id: [m["text"] for m in new_messages(p, before[p.id])] for p in (told, untold)}
+    missed = "Remy a manqué son objectif deux semaines de suite"
+    assert any(missed in text for text in got[told.id]), got[told.id]
+    assert not any("missed their goal" in text for text in got[untold.id]), got[untold.id]
+    assert any("Remy" in text for text in got[untold.id])  # the digest itself still comes
+    async with engine.connect() as conn:
+        kinds = (await conn.execute(select(PartnerShare.kind))).scalars().all()
+    assert sorted(kinds).count("goal_missed") == 1
