@@ -311,6 +311,7 @@ async def test_forged_buttons_for_another_owners_partner_are_refused(
         query_id = await intruder.send_callback(own_menu, data)
         answer = await intruder.wait_for_answer(query_id, timeout=10)
         assert answer.answer_text == STALE, data
+        await sandbox.wait_idle(timeout=10)  # the keyboard drop lands before the next press
     # The partner cannot act as the owner, nor the owner as the partner.
     digestless = await say(partner, sandbox, "/partner")
     for data in (f"ptn:end:{link.id}", f"ptn:set:{link.id}.pc", f"ptn:nm:{link.id}"):
@@ -318,12 +319,14 @@ async def test_forged_buttons_for_another_owners_partner_are_refused(
             await partner.send_callback(digestless, data), timeout=10
         )
         assert answer.answer_text == STALE, data
+        await sandbox.wait_idle(timeout=10)  # the keyboard drop lands before the next press
     owner_menu = await say(owner, sandbox, "/partner")
     for data in (f"ptn:mute:{link.id}", f"ptn:r:{link.id}.bravo"):
         answer = await owner.wait_for_answer(
             await owner.send_callback(owner_menu, data), timeout=10
         )
         assert answer.answer_text == STALE, data
+        await sandbox.wait_idle(timeout=10)  # the keyboard drop lands before the next press
     await sandbox.wait_idle(timeout=10)
     [after] = await links(engine)
     assert tuple(after) == tuple(link)
