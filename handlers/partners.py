@@ -15,7 +15,7 @@ from bot.db import partners as queries
 from bot.db.models import OutboxMessage, PartnerLevel, PartnerLink, User
 from bot.delivery.outgoing import Outgoing, ScheduledKind
 from bot.i18n import LANGUAGES, label, render
-from bot.services import partner_digest, partners
+from bot.services import accounts, onboarding, partner_digest, partners, rescheduling
 from bot.services.partners import PartnerError, Sharing
 from bot.services.preferences import zone
 from handlers import callback_data as cb
@@ -196,6 +196,9 @@ async def on_invite_start(update: Update, context: BotContext) -> bool:
     if token is None and not (args and args[0].startswith(partners.START_PREFIX)):
         return False
     async with user_turn(update, context) as turn:
+        # Back after blocking the bot: reachable again, as any /start makes them.
+        if accounts.reactivate(turn.user, turn.now) and onboarding.is_onboarded(turn.user):
+            await rescheduling.reschedule_all(turn.session, turn.user, turn.now)
         text, rows = await invitation(turn, token or "")
     await reply(update, text, rows)
     return True
@@ -380,8 +383,9 @@ async def compose_digest(
     monday = date.fromisoformat(row.payload["monday"])
     weeks: list[tuple[PartnerLink, partner_digest.OwnerWeek]] = []
     for link, owner in await queries.owners_of(session, partner.id):
-        if link.muted or not partners.reachable(owner) or owner.onboarded_at is None:
-            continue
+        paused = owner.paused_until is not None and owner.paused_until >= monday
+        if link.muted or not partners.reachable(owner) or owner.onboarded_at is None or paused:
+            continue  # a paused owner has no review that week: nothing to share either
         week = await partner_digest.owner_week(session, owner, link.id, Sharing.of(link), monday)
         weeks.append((link, week))
     if not weeks:

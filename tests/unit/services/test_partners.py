@@ -25,6 +25,7 @@ from bot.db.models import (
 )
 from bot.services import partner_digest, partners
 from bot.services.partners import PartnerError, Sharing
+from handlers import partners as partner_handlers
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday
 MONDAY = date(2026, 11, 30)
@@ -235,3 +236,25 @@ async def test_forget_on_either_side_removes_everything_and_tells_the_other(
         )
         told = [n for n in notice if n.payload.get("why") == partners.FORGOT]
         assert [(n.user_id, n.payload["name"]) for n in told] == [(staying.id, leaving.first_name)]
+
+
+async def test_a_muted_or_paused_owner_is_left_out_of_the_digest(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        coach = await make_user(session, "Coach")
+        owners = [await make_user(session, name) for name in ("Anna", "Bruno", "Chloé")]
+        links = [await linked(session, owner, coach) for owner in owners]
+        assert await partners.toggle_mute(session, coach, links[0].id, NOW) is not None
+        owners[1].paused_until = MONDAY
+        row = OutboxMessage(
+            user_id=coach.id, kind=partners.DIGEST_KIND, dedupe_key="d", due_at=NOW,
+            payload={"monday": MONDAY.isoformat()}, created_at=NOW,
+        )  # fmt: skip
+        outgoing = await partner_handlers.compose_digest(session, row, coach, NOW)
+        assert outgoing is not None
+        assert "Chloé" in outgoing.text and "Anna" not in outgoing.text
+        assert "Bruno" not in outgoing.text
+        assert [link for link, *_ in row.payload["shared"]] == [links[2].id]
+        await partners.toggle_mute(session, coach, links[2].id, NOW)
+        assert await partner_handlers.compose_digest(session, row, coach, NOW) is None
