@@ -13,6 +13,7 @@ from handlers import (
     data,
     goals,
     help,
+    partners,
     planning,
     preferences,
     quotes,
@@ -31,6 +32,7 @@ def all_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         *quotes.handlers(),
         *planning.handlers(),
         *goals.handlers(),
+        *partners.handlers(),
         *coaching.handlers(),
         *data.handlers(),
         # Last: free text and unknown commands, once every command had its chance.

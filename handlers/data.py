@@ -16,6 +16,7 @@ from bot.i18n import label, pick_language, render
 from bot.services import data_format, privacy
 from bot.services.data_format import ImportRefused, Payload, Problem
 from handlers import callback_data as cb
+from handlers import partners as partner_handlers
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 from handlers.preferences import day_names
 
@@ -261,7 +262,7 @@ def on_typed_text(turn: Turn, dialog: Dialog) -> tuple[str, Keyboard]:
 async def cmd_privacy(update: Update, context: BotContext) -> None:
     """What the coach keeps, why, and how to take it out or erase it."""
     async with user_turn(update, context) as turn:
-        text = render("data/privacy", turn.lang)
+        text = render("data/privacy", turn.lang) + await partner_handlers.privacy_note(turn)
     await reply(update, text)
 
 

@@ -17,6 +17,7 @@ COMMANDS = (
     "quotes",
     "plan",
     "goal",
+    "partner",
     "stats",
     "diagnose",
     "settings",

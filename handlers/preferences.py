@@ -16,6 +16,7 @@ from bot.services import accounts, onboarding, preferences, schedules
 from bot.services.onboarding import PrefStep
 from handlers import callback_data as cb
 from handlers import coaching
+from handlers import partners as partner_handlers
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 
 FEATURE = "pref"
@@ -25,6 +26,8 @@ TYPED = "other"
 
 async def cmd_start(update: Update, context: BotContext) -> None:
     """Greets the user; new users are walked through the three onboarding questions."""
+    if await partner_handlers.on_invite_start(update, context):
+        return  # an invite link: the partner needs no onboarding
     async with user_turn(update, context) as turn:
         if accounts.reactivate(turn.user, turn.now) and onboarding.is_onboarded(turn.user):
             await schedules.sync(turn.session, turn.user, turn.now)

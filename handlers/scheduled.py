@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.delivery.outgoing import ScheduledKind
 from bot.services import checkins, planning, quotes, reports
 from handlers import checkin, coaching
+from handlers import partners as partner_handlers
 from handlers import planning as plan_handlers
 from handlers import quotes as quote_handlers
 
@@ -25,4 +26,5 @@ def scheduled_kinds() -> dict[str, ScheduledKind]:
         coaching.NUDGE_KIND: ScheduledKind(coaching.compose_nudge),
         reports.WEEKLY_REVIEW_KIND: ScheduledKind(coaching.compose_weekly_review),
         reports.WEEKLY_DETAILS_KIND: ScheduledKind(coaching.compose_weekly_details),
+        **partner_handlers.scheduled_kinds(),
     }

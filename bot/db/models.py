@@ -287,3 +287,69 @@ class UsualPace(Base):
     )
     weekly_contacts: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime]
+
+
+class PartnerLevel(StrEnum):
+    """What an owner shares with an accountability partner; each level includes the one before."""
+
+    NUMBERS = "numbers"
+    TYPE = "type"
+    PIPELINE = "pipeline"
+
+
+class PartnerInvite(Base):
+    """A one-time link an owner forwards to the person they want as accountability partner.
+
+    Only the SHA-256 of the token is kept: the database alone cannot be used to accept it.
+    """
+
+    __tablename__ = "partner_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    level: Mapped[str] = mapped_column(String(16))
+    show_clients: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PartnerLink(Base):
+    """An accepted partnership: what the owner shares with this partner, and their choices."""
+
+    __tablename__ = "partner_link"
+    __table_args__ = (UniqueConstraint("owner_id", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(16))
+    show_clients: Mapped[bool] = mapped_column(default=False)
+    notify_reached: Mapped[bool] = mapped_column(default=False)  # owner: "when I reach my goal"
+    notify_missed: Mapped[bool] = mapped_column(default=False)  # owner: "when I miss two weeks"
+    muted: Mapped[bool] = mapped_column(default=False)  # partner: no weekly digest of this owner
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PartnerShare(Base):
+    """What was sent to a partner about an owner (kind, week, level): shown in both exports."""
+
+    __tablename__ = "partner_share"
+    __table_args__ = (Index("ix_partner_share_owner_id_week", "owner_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # digest, goal_reached, goal_missed
+    week: Mapped[date] = mapped_column(Date)  # Monday of the week it was about
+    level: Mapped[str] = mapped_column(String(16))
+    show_clients: Mapped[bool] = mapped_column(default=False)
+    shared_at: Mapped[datetime]

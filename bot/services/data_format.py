@@ -201,6 +201,34 @@ class DiagnosisRecord:
 
 
 @dataclass(frozen=True)
+class PartnerRecord:
+    """A partnership: `role` "partner" (they see my week) or "owner" (I see theirs). Shown in an
+    export, never imported: a link needs the other person's consent."""
+
+    role: str
+    name: str
+    level: str
+    show_clients: bool
+    notify_reached: bool
+    notify_missed: bool
+    muted: bool
+    since: datetime
+
+
+@dataclass(frozen=True)
+class ShareRecord:
+    """What was sent to a partner: `direction` "sent" (about me) or "received" (about them)."""
+
+    direction: str
+    name: str
+    kind: str
+    week: date
+    level: str
+    show_clients: bool
+    shared_at: datetime
+
+
+@dataclass(frozen=True)
 class Identity:
     """Who the export belongs to, as Telegram knows them (shown in an export, never imported)."""
 
@@ -224,6 +252,8 @@ class OwnerData:
     block_sessions: list[BlockSessionRecord] = field(default_factory=list)
     goals: list[GoalRecord] = field(default_factory=list)
     diagnoses: list[DiagnosisRecord] = field(default_factory=list)
+    partners: list[PartnerRecord] = field(default_factory=list)
+    shared: list[ShareRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -410,7 +440,22 @@ def export_document(data: OwnerData, now: datetime) -> dict[str, Any]:
             }
             for d in data.diagnoses
         ],
-    }
+        "partners": [
+            {
+                "role": p.role, "name": p.name, "level": p.level, "show_clients": p.show_clients,
+                "notify_reached": p.notify_reached, "notify_missed": p.notify_missed,
+                "muted": p.muted, "since": _moment(p.since),
+            }
+            for p in data.partners
+        ],
+        "shared": [
+            {
+                "direction": x.direction, "name": x.name, "kind": x.kind, "week": _day(x.week),
+                "level": x.level, "show_clients": x.show_clients, "shared_at": _moment(x.shared_at),
+            }
+            for x in data.shared
+        ],
+    }  # fmt: skip
 
 
 def _pretty(value: object, depth: int = 0) -> str:

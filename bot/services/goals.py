@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import goals as queries
 from bot.db import users
 from bot.db.models import Dialog, DialogName, Goal, User
-from bot.services import schedule
+from bot.services import partners, schedule
 from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import zone
 
@@ -212,6 +212,7 @@ async def celebrate(
     ):
         return found
     goal.celebrated_week = found.week_start
+    await partners.on_goal_reached(session, user, found.week_start, now)
     await session.flush()
     return GoalProgress(
         target=found.target,

@@ -66,7 +66,7 @@ from bot.db.models import (
     User,
 )
 from bot.services import data_format as fmt
-from bot.services import history, planning, quotes, schedules
+from bot.services import history, partners, planning, quotes, schedules
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
 from bot.services.preferences import zone
@@ -208,7 +208,9 @@ def owner_data(user: User, rows: queries.UserRows) -> OwnerData:
 
 async def export(session: AsyncSession, user: User, now: datetime) -> ExportFiles:
     """The two files of /export, named after the owner's local date."""
-    data = owner_data(user, await queries.load(session, user.id))
+    data = await partners.with_records(
+        session, user, owner_data(user, await queries.load(session, user.id))
+    )
     days = fmt.daily_rows(data.checkins, data.activity)
     stamp = local_today(user, now).isoformat()
     return ExportFiles(
@@ -939,6 +941,7 @@ async def forget(
     """Erase everything about the owner (None when the button is stale: nothing is erased)."""
     if not await _forget_dialog(session, user, token, now):
         return None
+    await partners.before_forget(session, user, now)
     return await queries.erase(session, user)
 
 

@@ -35,7 +35,7 @@ from bot.db import outbox
 from bot.db import planning as planning_queries
 from bot.db import quotes as quote_queries
 from bot.db.models import OutboxMessage, OutboxStatus, PlanBlock, Quote, User
-from bot.services import quotes, schedule
+from bot.services import partners, quotes, schedule
 from bot.services.preferences import zone
 
 # The kinds and keys of the series planned here (their senders live with their features).
@@ -320,6 +320,17 @@ async def sync(
             payload=planned.payload,
         )
         result.added.append(key)
+    review = next(
+        (
+            wanted[key]
+            for key in result.added
+            if key in wanted and wanted[key].kind == WEEKLY_REVIEW_KIND
+        ),
+        None,
+    )
+    if review is not None:  # the partners' digests follow the owner's review
+        monday = date.fromisoformat(review.payload["monday"])
+        await partners.schedule_digests(session, user, monday, review.due_at, now)
     result.next_checkin = next((p.due_at for p in wanted.values() if p.kind == CHECKIN_KIND), None)
     return result
 

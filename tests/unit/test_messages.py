@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
-from bot.db.models import Quote
+from bot.db.models import PartnerLevel, Quote
 from bot.i18n import LANGUAGES, label, render, template_names
 from bot.sandbox.html_entities import parse_html, utf16_len
 from bot.services.checkins import DaySummary
 from bot.services.data_format import CSV_COLUMNS, PROBLEM_CODES, Problem, ProfileRecord
 from bot.services.goals import GoalProgress
+from bot.services.partner_digest import OwnerWeek, Remedy
+from bot.services.partner_digest import Pipeline as PartnerPipeline
+from bot.services.partners import Sharing
 from bot.services.planning import Adherence
 from bot.services.privacy import ImportSummary
 from bot.services.quotes import Page, Pipeline
@@ -265,6 +268,63 @@ SAMPLES.update(
         "data/privacy": {},
     }
 )  # fmt: skip
+
+
+# Partners: the richest week (every level, client names on) and a coach with 30 owners.
+PARTNER_WEEK = OwnerWeek(
+    link_id=1, name=HOSTILE, week_first=date(2026, 11, 23), contacts=12, meetings=3,
+    proposals=2, deals=1, usual_contacts=9.5, goal=10, streak=40,
+    remedy=Remedy("unaware", held=2, planned=3),
+    pipeline=PartnerPipeline(
+        count=30, totals=(("EUR", Decimal("123456.78")), ("USD", Decimal("5"))),
+        clients=tuple((HOSTILE, Decimal("4500"), "EUR") for _ in range(30)),
+    ),
+)  # fmt: skip
+FULL = Sharing(PartnerLevel.PIPELINE, True)
+SAMPLES.update(
+    {
+        "partners/sharing": {"sharing": FULL},
+        "partners/week": {"week": PARTNER_WEEK, "sharing": FULL},
+        "partners/level_name": {"sharing": FULL},
+        "partners/menu": {
+            "partners": [(HOSTILE, FULL)] * 3, "owners": [(HOSTILE, True)] * 30, "room": 0,
+            "max_partners": 3,
+        },
+        "partners/choose_level": {},
+        "partners/preview": {"week": PARTNER_WEEK, "sharing": FULL, "name": HOSTILE},
+        "partners/invite_link": {
+            "link": "https://t.me/sandbox_bot?start=p_" + "A" * 22, "expires": NOW, "sharing": FULL,
+        },
+        "partners/invite_invalid": {"code": "expired", "name": HOSTILE},
+        "partners/link": {
+            "name": HOSTILE, "sharing": FULL, "has_goal": True, "notify_reached": True,
+            "notify_missed": False,
+        },
+        "partners/saved": {},
+        "partners/revoke_confirm": {"name": HOSTILE},
+        "partners/revoked": {"name": HOSTILE},
+        "partners/invitation": {"name": HOSTILE, "sharing": FULL, "expires": NOW},
+        "partners/declined": {},
+        "partners/accepted": {"name": HOSTILE, "sharing": FULL},
+        "partners/left": {"name": HOSTILE},
+        "partners/react_pick": {"name": HOSTILE},
+        "partners/digest_one": {"week": PARTNER_WEEK, "sharing": FULL},
+        "partners/digest_many": {
+            "items": [(PARTNER_WEEK, FULL)] * 30, "first": date(2026, 11, 23), "brief": True,
+        },
+        "partners/goal_reached": {"name": HOSTILE, "target": 1000},
+        "partners/goal_missed": {"name": HOSTILE, "target": 1000},
+        "partners/reaction": {"name": HOSTILE, "reaction": "talk"},
+        "partners/notice": {"name": HOSTILE, "why": "forgot"},
+        "partners/privacy": {"partners": [(HOSTILE, FULL)] * 3, "owners": [(HOSTILE, FULL)] * 3},
+    }
+)  # fmt: skip
+LABELS.update(
+    {
+        "partners/button": {"which": "pick", "name": HOSTILE},
+        "partners/reaction_sent": {"name": HOSTILE},
+    }
+)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
