@@ -6,7 +6,12 @@ import logging
 from datetime import timedelta
 from typing import cast
 
-from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+)
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
@@ -112,9 +117,15 @@ async def _post_shutdown(application: BotApplication) -> None:
 
 
 async def set_command_menus(application: BotApplication) -> None:
-    """The command menu in English by default and in French for French-speaking users."""
+    """The command menu, in private chats only (the bot coaches nowhere else), in English by
+    default and in French for French-speaking users."""
     for lang in LANGUAGES:
         commands = [BotCommand(name, label(f"commands/{name}", lang)) for name in COMMANDS]
+        language = None if lang == "en" else lang
+        # An older version set the menu for every chat, groups included: take that one down.
+        await application.bot.delete_my_commands(
+            scope=BotCommandScopeDefault(), language_code=language
+        )
         await application.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(), language_code=None if lang == "en" else lang
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
         )

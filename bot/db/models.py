@@ -158,6 +158,8 @@ class ActivityEntry(Base):
     count: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16), default="log")
     created_at: Mapped[datetime]
+    # The /log message it came from: an edit of that message corrects it, never adds.
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Quote(Base):
@@ -180,6 +182,8 @@ class Quote(Base):
     followed_up_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The /quote message it came from: an edit of that message corrects it, never adds.
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PlanBlock(Base):
@@ -261,3 +265,15 @@ class InboundUpdate(Base):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     handled_at: Mapped[datetime | None]
+
+
+class GroupNotice(Base):
+    """When a group last got the "I coach in private" line: at most one a day per group.
+
+    The only thing kept about a group or channel: its id and a date, never who wrote there.
+    """
+
+    __tablename__ = "group_notice"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    notified_on: Mapped[date] = mapped_column(Date)
