@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import cast
 
 from telegram import (
@@ -28,6 +29,7 @@ from bot.delivery.rate_limit import PacedRateLimiter
 from bot.fair_updates import FairUpdateProcessor
 from bot.i18n import LANGUAGES, label
 from handlers.errors import error_handler
+from handlers.flood import tell_what_was_not_read
 from handlers.help import COMMANDS
 from handlers.scheduled import scheduled_kinds
 
@@ -44,6 +46,7 @@ def build_application(
 ) -> BotApplication:
     """The bot, ready for `run_polling`, a webhook server, or a test's `initialize()`/`start()`."""
     context_types = ContextTypes(context=BotContext, bot_data=BotData)
+    processor = FairUpdateProcessor(max_waiting=settings.max_waiting_updates)
     builder = (
         ApplicationBuilder()
         .token(settings.token.get())
@@ -57,7 +60,7 @@ def build_application(
             # A paid broadcast may go up to 1000 a second; the per-chat limit still holds.
             PacedRateLimiter(overall_rate=900.0) if settings.paid_broadcast else PacedRateLimiter()
         )
-        .concurrent_updates(FairUpdateProcessor())
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -69,6 +72,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     application = cast(BotApplication, builder.build())
 
+    processor.on_shed = partial(tell_what_was_not_read, application)
     data = application.bot_data
     data.settings = settings
     data.clock = clock or SystemClock()

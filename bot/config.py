@@ -56,6 +56,7 @@ class Settings:
     migrate_on_start: bool = True
     retry_backoff_seconds: float = 15.0
     send_concurrency: int = 1
+    max_waiting_updates: int = 100
 
     @property
     def is_sqlite(self) -> bool:
@@ -167,4 +168,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         migrate_on_start=_flag(env, "MIGRATE_ON_START", default=True),
         retry_backoff_seconds=_number(env, "RETRY_BACKOFF_SECONDS", 15, minimum=0.1),
         send_concurrency=int(_number(env, "SEND_CONCURRENCY", 1, minimum=1)),
+        max_waiting_updates=int(_number(env, "MAX_WAITING_UPDATES", 100, minimum=1)),
     )
