@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from bot.config import ConfigError, Settings
 from bot.context import BotApplication
 from bot.delivery.inbox import InboxWorker
+from bot.metrics_server import start_metrics
 from bot.webhook import build_web_app
 from handlers import ALLOWED_UPDATES
 
@@ -55,6 +56,7 @@ async def serve(application: BotApplication, settings: Settings, *, webhook: boo
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        metrics = await start_metrics(application, settings)
         if webhook:
             await _serve_webhook(application, settings, stop)
         else:
@@ -65,6 +67,8 @@ async def serve(application: BotApplication, settings: Settings, *, webhook: boo
             await stop.wait()
             application.bot_data.dispatcher.request_stop()
             await application.updater.stop()
+        if metrics is not None:
+            await metrics.cleanup()
         await application.stop()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)

@@ -105,8 +105,14 @@ async def test_webhook_process_checks_the_secret(
             url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
         )
         health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        public_metrics = await client.get(f"http://127.0.0.1:{port}/metrics")
+        metrics_port = process_env["METRICS_PORT"]
+        metrics = await client.get(f"http://127.0.0.1:{metrics_port}/metrics")
     assert (missing.status_code, wrong.status_code) == (403, 403)
-    assert health.status_code == 200
+    # The public port says up or down, nothing more; metrics are on their own (loopback) port.
+    assert (health.status_code, health.text) == (200, "up")
+    assert public_metrics.status_code == 404
+    assert metrics.status_code == 200 and "prospect_coach_updates_handled" in metrics.text
     await asyncio.sleep(0.5)
     async with engine.connect() as conn:
         assert (
