@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 from bot.context import BotContext
 from bot.i18n import render
 from bot.services import edits, quotes
-from bot.services.activity_input import ActivityInputError, parse_log
+from bot.services.activity_input import ActivityInputError, parse_count, parse_log
 from bot.services.quote_input import QuoteInputError, parse_quote_line
 from handlers.common import reply, user_turn
 
@@ -31,7 +31,32 @@ async def on_edited(update: Update, context: BotContext) -> None:
         await _correct_log(update, context, message.message_id, rest)
     elif command in QUOTE_COMMANDS:
         await _correct_quote(update, context, message.message_id, rest)
+    elif not command.startswith("/"):
+        await _correct_answer(update, context, message.message_id, message.text)
     # Anything else edited is ignored: it was answered as first read.
+
+
+async def _correct_answer(
+    update: Update, context: BotContext, message_id: int, typed: str
+) -> None:
+    """A typed check-in number, edited: that answer changes (an unreadable edit changes nothing)."""
+    try:
+        value = parse_count(typed)
+    except ActivityInputError:
+        return
+    async with user_turn(update, context) as turn:
+        done = await edits.correct_answer(turn.session, turn.user, message_id, value, turn.now)
+        if done is None or done.before == done.after:
+            return
+        text = render(
+            "edits/answer_corrected",
+            turn.lang,
+            field=done.field,
+            before=done.before,
+            after=done.after,
+            day=done.day,
+        )
+    await reply(update, text)
 
 
 async def _correct_log(update: Update, context: BotContext, message_id: int, rest: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ActivityEntry, Quote
+from bot.db.models import ActivityEntry, CheckIn, Quote, TypedAnswer
 
 
 async def tag_logged_entries(
@@ -45,3 +45,24 @@ async def delete_entries(session: AsyncSession, entries: list[ActivityEntry]) ->
 async def quote_from_message(session: AsyncSession, user_id: int, message_id: int) -> Quote | None:
     query = select(Quote).where(Quote.user_id == user_id, Quote.source_message_id == message_id)
     return (await session.execute(query)).scalars().first()
+
+
+async def remember_answer(
+    session: AsyncSession, user_id: int, message_id: int, checkin_id: int, step: str
+) -> None:
+    session.add(
+        TypedAnswer(user_id=user_id, message_id=message_id, checkin_id=checkin_id, step=step)
+    )
+    await session.flush()
+
+
+async def answer_from_message(
+    session: AsyncSession, user_id: int, message_id: int
+) -> tuple[TypedAnswer, CheckIn] | None:
+    query = (
+        select(TypedAnswer, CheckIn)
+        .join(CheckIn, CheckIn.id == TypedAnswer.checkin_id)
+        .where(TypedAnswer.user_id == user_id, TypedAnswer.message_id == message_id)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row is not None else None

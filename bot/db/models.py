@@ -277,3 +277,16 @@ class GroupNotice(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     notified_on: Mapped[date] = mapped_column(Date)
+
+
+class TypedAnswer(Base):
+    """Which message typed which check-in answer, so an edit of it corrects that answer."""
+
+    __tablename__ = "typed_answer"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkin.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(16))

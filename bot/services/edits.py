@@ -2,8 +2,9 @@
 
 The rule (README, "Your data"): an edited `/log` replaces the entries that message logged, on the
 same day; an edited one-line `/quote` corrects that quote's client, amount and validity (counted
-from the day it was sent) and replans its reminders. Every other edit is ignored: the bot already
-answered the message as it first read it. An edit that no longer parses changes nothing.
+from the day it was sent) and replans its reminders; an edited typed number that answered a
+check-in question corrects that answer. Every other edit is ignored: the bot already answered
+the message as it first read it. An edit that no longer parses changes nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import checkins as activity_queries
 from bot.db import edits as queries
-from bot.db.models import ActivityEntry, Quote, QuoteStatus, User
+from bot.db.models import ActivityEntry, CheckIn, Quote, QuoteStatus, User
 from bot.services import checkins, quotes
 from bot.services.activity_input import ActivityKind
+from bot.services.checkins import NUMERIC_STEPS
 from bot.services.quote_input import QuoteDraft
 
 Entries = list[tuple[ActivityKind, int]]
@@ -105,3 +107,33 @@ async def correct_quote(
     if quote.status == QuoteStatus.OPEN:
         await quotes.schedule_reminders(session, user, quote, now)
     return before
+
+
+@dataclass(frozen=True)
+class AnswerCorrection:
+    field: str  # contacts, meetings or proposals
+    before: int | None
+    after: int
+    day: date
+
+
+async def remember_answer(
+    session: AsyncSession, user: User, message_id: int, checkin: CheckIn, step: str
+) -> None:
+    """A typed number answered this check-in question: an edit of it corrects that answer."""
+    if step in NUMERIC_STEPS:
+        await queries.remember_answer(session, user.id, message_id, checkin.id, step)
+
+
+async def correct_answer(
+    session: AsyncSession, user: User, message_id: int, value: int, now: datetime
+) -> AnswerCorrection | None:
+    """Set the answer the message gave to `value`; None if it answered nothing."""
+    found = await queries.answer_from_message(session, user.id, message_id)
+    if found is None:
+        return None
+    typed, checkin = found
+    before = getattr(checkin, typed.step)
+    setattr(checkin, typed.step, value)
+    await session.flush()
+    return AnswerCorrection(typed.step, before, value, checkin.local_date)

@@ -95,7 +95,7 @@ async def test_other_edits_are_ignored_and_never_stored_twice(
         assert await conn.scalar(select(func.count()).select_from(Quote)) == 0
 
 
-async def test_an_edited_checkin_answer_never_answers_the_next_question(
+async def test_an_edited_checkin_answer_corrects_it_and_never_answers_the_next_question(
     bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
 ) -> None:
     user = sandbox.user(6401, first_name="Ana", language_code="en")
@@ -103,10 +103,20 @@ async def test_an_edited_checkin_answer_never_answers_the_next_question(
     first = await user.send_text("3")
     assert "meetings" in (await user.next_message(timeout=10))["text"]
     await user.edit_text(first, "5")
+    corrected = await user.next_message(timeout=10)
+    assert "Corrected: 5 new contacts instead of 3" in corrected["text"]
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(CheckIn.contacts, CheckIn.meetings))).one()
+    assert (row.contacts, row.meetings) == (5, None)  # corrected; "meetings?" still open
+    await user.edit_text(first, "lots")  # unreadable: nothing changes, nothing said
+    second = await user.send_text("2")
+    assert "proposals" in (await user.next_message(timeout=10))["text"]
+    await user.edit_text(second, "1")
+    await user.next_message(timeout=10)
     await quiet(sandbox)
     async with engine.connect() as conn:
         row = (await conn.execute(select(CheckIn.contacts, CheckIn.meetings))).one()
-    assert row.meetings is None  # the edit did not answer "how many meetings?"
+    assert (row.contacts, row.meetings) == (5, 1)
 
 
 MEDIA: list[MediaKind] = [

@@ -150,6 +150,12 @@ SAMPLES.update(
             "after": [("contacts", 4), ("deals", 1)],
             "totals": {"contacts": 10_000, "deals": 2},
         },
+        "edits/answer_corrected": {
+            "field": "meetings",
+            "before": None,
+            "after": 500,
+            "day": date(2026, 12, 30),
+        },
         "groups/private_only": {},
         "updates/media": {"kind": "voice"},
         "updates/slow_down": {"skipped": 12_345, "first": NOW, "last": NOW},
