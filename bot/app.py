@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import cast
 
-from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+)
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
@@ -26,6 +32,7 @@ from bot.fair_updates import FairUpdateProcessor
 from bot.i18n import LANGUAGES, label
 from bot.services import schedules
 from handlers.errors import error_handler
+from handlers.flood import tell_what_was_not_read
 from handlers.help import COMMANDS
 from handlers.scheduled import scheduled_kinds
 
@@ -42,6 +49,7 @@ def build_application(
 ) -> BotApplication:
     """The bot, ready for `run_polling`, a webhook server, or a test's `initialize()`/`start()`."""
     context_types = ContextTypes(context=BotContext, bot_data=BotData)
+    processor = FairUpdateProcessor(max_waiting=settings.max_waiting_updates)
     builder = (
         ApplicationBuilder()
         .token(settings.token.get())
@@ -55,7 +63,7 @@ def build_application(
             # A paid broadcast may go up to 1000 a second; the per-chat limit still holds.
             PacedRateLimiter(overall_rate=900.0) if settings.paid_broadcast else PacedRateLimiter()
         )
-        .concurrent_updates(FairUpdateProcessor())
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -67,6 +75,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     application = cast(BotApplication, builder.build())
 
+    processor.on_shed = partial(tell_what_was_not_read, application)
     data = application.bot_data
     data.settings = settings
     data.clock = clock or SystemClock()
@@ -144,9 +153,15 @@ async def _post_shutdown(application: BotApplication) -> None:
 
 
 async def set_command_menus(application: BotApplication) -> None:
-    """The command menu in English by default and in French for French-speaking users."""
+    """The command menu, in private chats only (the bot coaches nowhere else), in English by
+    default and in French for French-speaking users."""
     for lang in LANGUAGES:
         commands = [BotCommand(name, label(f"commands/{name}", lang)) for name in COMMANDS]
+        language = None if lang == "en" else lang
+        # An older version set the menu for every chat, groups included: take that one down.
+        await application.bot.delete_my_commands(
+            scope=BotCommandScopeDefault(), language_code=language
+        )
         await application.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(), language_code=None if lang == "en" else lang
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -42,7 +42,7 @@ class Secret:
 @dataclass(frozen=True)
 class Settings:
     token: Secret
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     api_base_url: str | None = None
     api_file_url: str | None = None
     dispatch_interval_seconds: float = 30.0
@@ -59,6 +59,9 @@ class Settings:
     sweep_interval_seconds: float = 60.0
     outbox_retention_days: float = 30.0
     inbox_retention_days: float = 7.0
+    max_waiting_updates: int = 100
+    metrics_listen: str = "127.0.0.1"
+    metrics_port: int = 9090
 
     @property
     def is_sqlite(self) -> bool:
@@ -72,11 +75,13 @@ def normalize_database_url(raw: str | None, *, base_dir: Path | None = None) -> 
         return f"sqlite+aiosqlite:///{path}"
     try:
         url: URL = make_url(raw.strip())
-    except ArgumentError as exc:
+    except ArgumentError:
+        # Not echoed: the value may hold a password.
         raise ConfigError(
-            f"DATABASE_URL is not a database URL ({raw!r}): write it like "
-            "sqlite:///data/coach.db or postgresql://user@host:5432/dbname"
-        ) from exc
+            "DATABASE_URL is not a database URL (its value is not shown, it may hold a "
+            "password): write it like sqlite:///data/coach.db or "
+            "postgresql://user@host:5432/dbname"
+        ) from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         url = url.set(drivername="sqlite+aiosqlite")
@@ -124,6 +129,13 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _port(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    port = _number(env, name, default, minimum=minimum)
+    if port != int(port) or port > 65535:
+        raise ConfigError(f"{name} must be a whole number from {minimum} to 65535, got {port:g}")
+    return int(port)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool = True) -> Settings:
     """Read and check every setting; raise ConfigError naming the first bad one."""
     env = os.environ if env is None else env
@@ -140,8 +152,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         )
     webhook_url = env.get("WEBHOOK_URL", "").strip() or None
     if webhook_url and not _acceptable_webhook_url(webhook_url):
+        # Not echoed: a webhook path often holds the bot token.
+        scheme = urlparse(webhook_url).scheme or "no scheme"
         raise ConfigError(
-            f"WEBHOOK_URL must start with https:// (Telegram requires it), got {webhook_url!r}"
+            f"WEBHOOK_URL must start with https:// (Telegram requires it), not {scheme!r}: "
+            "write it like https://coach.example.com/telegram"
         )
     secret = env.get("WEBHOOK_SECRET", "").strip()
     if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
@@ -151,9 +166,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
     level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
-    port = _number(env, "WEBHOOK_PORT", 8080, minimum=1)
-    if port != int(port) or port > 65535:
-        raise ConfigError(f"WEBHOOK_PORT must be a whole number from 1 to 65535, got {port:g}")
+    port = _port(env, "WEBHOOK_PORT", 8080, minimum=1)
+    metrics_port = _port(env, "METRICS_PORT", 9090, minimum=0)
     return Settings(
         token=Secret(token),
         database_url=normalize_database_url(env.get("DATABASE_URL")),
@@ -163,7 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         webhook_url=webhook_url,
         webhook_secret=Secret(secret) if secret else None,
         webhook_listen=env.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
-        webhook_port=int(port),
+        webhook_port=port,
         log_level=level,
         paid_broadcast=_flag(env, "PAID_BROADCAST"),
         claim_timeout_seconds=_number(env, "CLAIM_TIMEOUT_SECONDS", 300, minimum=1),
@@ -175,4 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         # days at least. Telegram redelivers an update for about a day: one day at least.
         outbox_retention_days=_number(env, "OUTBOX_RETENTION_DAYS", 30, minimum=2),
         inbox_retention_days=_number(env, "INBOX_RETENTION_DAYS", 7, minimum=1),
+        max_waiting_updates=int(_number(env, "MAX_WAITING_UPDATES", 100, minimum=1)),
+        metrics_listen=env.get("METRICS_LISTEN", "").strip() or "127.0.0.1",
+        metrics_port=metrics_port,
     )

@@ -13,12 +13,13 @@ from typing import IO
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
-from telegram import Update
 
 from bot.config import ConfigError, Settings
 from bot.context import BotApplication
 from bot.delivery.inbox import InboxWorker
+from bot.metrics_server import start_metrics
 from bot.webhook import build_web_app
+from handlers import ALLOWED_UPDATES
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +56,19 @@ async def serve(application: BotApplication, settings: Settings, *, webhook: boo
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        metrics = await start_metrics(application, settings)
         if webhook:
             await _serve_webhook(application, settings, stop)
         else:
             assert application.updater is not None
             # Polling confirms an update to Telegram when it fetches the next batch, before the
             # first is handled: a crash in between loses those updates (webhook mode does not).
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             await stop.wait()
             application.bot_data.dispatcher.request_stop()
             await application.updater.stop()
+        if metrics is not None:
+            await metrics.cleanup()
         await application.stop()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
@@ -84,7 +88,7 @@ async def _serve_webhook(
     await application.bot.set_webhook(
         url=settings.webhook_url,
         secret_token=settings.webhook_secret.get(),
-        allowed_updates=Update.ALL_TYPES,
+        allowed_updates=ALLOWED_UPDATES,
     )
     logger.info("webhook server on %s:%s", settings.webhook_listen, settings.webhook_port)
     await stop.wait()

@@ -9,14 +9,11 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from bot.config import Settings
 from bot.context import BotApplication
 from bot.db import inbox
-from bot.db.models import OutboxMessage, OutboxStatus
-from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -34,7 +31,7 @@ def webhook_path(settings: Settings) -> str:
 def build_web_app(
     application: BotApplication, settings: Settings, worker: Notifiable
 ) -> web.Application:
-    """The routes: the webhook, /healthz and /metrics."""
+    """The public routes: the webhook and /healthz (metrics have their own listener)."""
     secret = settings.webhook_secret.get().encode() if settings.webhook_secret else b""
     data = application.bot_data
 
@@ -58,31 +55,16 @@ def build_web_app(
         return web.Response(text="ok")
 
     async def healthz(_request: web.Request) -> web.Response:
+        # Up or down, nothing more: this port is public (behind the proxy).
         try:
             async with data.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:
             logger.exception("health check: database unreachable")
-            return web.json_response({"status": "database unreachable"}, status=503)
-        return web.json_response({"status": "ok"})
-
-    async def metrics(_request: web.Request) -> web.Response:
-        now = data.clock.now()
-        async with data.sessions() as session:
-            depth, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(OutboxMessage.due_at)).where(
-                        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
-                    )
-                )
-            ).one()
-        METRICS.outbox_depth.set(depth)
-        METRICS.outbox_lag.set((now - oldest).total_seconds() if oldest else 0)
-        body = generate_latest(METRICS.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+            return web.Response(status=503, text="down")
+        return web.Response(text="up")
 
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app.router.add_post(webhook_path(settings), receive)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
     return app

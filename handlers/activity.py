@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.i18n import label, render
-from bot.services import checkins
+from bot.services import checkins, edits
 from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
 from bot.services.preferences import zone
 from handlers import callback_data as cb
@@ -36,7 +36,14 @@ async def cmd_log(update: Update, context: BotContext) -> None:
         except ActivityInputError as error:
             text = render("activity/log_invalid", turn.lang, code=error.code, word=error.word)
         else:
-            totals = await checkins.log_activity(turn.session, turn.user, entries, turn.now)
+            message = update.effective_message
+            totals = await edits.record_log(
+                turn.session,
+                turn.user,
+                entries,
+                turn.now,
+                message_id=message.message_id if message is not None else None,
+            )
             text = render("activity/logged", turn.lang, entries=entries, totals=totals)
             text += await goals.progress_note(turn)  # the weekly goal, celebrated once reached
     await reply(update, text)

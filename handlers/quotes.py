@@ -15,7 +15,7 @@ from bot.context import BotContext
 from bot.db.models import Dialog, OutboxMessage, Quote, QuoteStatus, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
-from bot.services import quotes
+from bot.services import edits, quotes
 from bot.services.quote_input import (
     DEFAULT_VALIDITY_DAYS,
     QuoteInputError,
@@ -171,6 +171,8 @@ async def cmd_quote(update: Update, context: BotContext) -> None:
                 text = _invalid(turn.lang, error, "line")
             else:
                 quote = await quotes.register(turn.session, turn.user, draft, turn.now)
+                message = update.effective_message
+                edits.remember_quote(quote, message.message_id if message else None)
                 text, rows = await _saved_text(turn, quote)
     await reply(update, text, rows)
 

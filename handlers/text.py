@@ -11,7 +11,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.db.models import DialogName
 from bot.i18n import pick_language, render
-from bot.services import checkins, dialogs, onboarding
+from bot.services import checkins, dialogs, edits, onboarding
 from handlers import checkin, coaching, data, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
@@ -24,6 +24,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     """Routes a typed answer to the question the user was asked."""
     assert update.effective_message is not None
     typed = (update.effective_message.text or "")[:MAX_TEXT]
+    message_id = update.effective_message.message_id
     rows: Keyboard | None = None
     after: planning.AfterReply | None = None
     async with user_turn(update, context) as turn:
@@ -42,7 +43,12 @@ async def on_text(update: Update, context: BotContext) -> None:
         elif dialog is not None and guided(DialogName.GOAL):
             text, rows = await goals.on_typed_answer(turn, dialog, typed)
         elif open_checkin is not None:
+            asked = open_checkin.step
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)
+            if open_checkin.step != asked:  # answered: an edit of this message corrects it
+                await edits.remember_answer(
+                    turn.session, turn.user, message_id, open_checkin, asked
+                )
         elif dialog is not None and dialog.name == DialogName.DIAGNOSE:
             text, rows = coaching.on_typed_text(turn, dialog)
         elif dialog is not None and dialog.name == DialogName.IMPORT:

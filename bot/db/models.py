@@ -163,6 +163,8 @@ class ActivityEntry(Base):
     count: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16), default="log")
     created_at: Mapped[datetime]
+    # The /log message it came from: an edit of that message corrects it, never adds.
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Quote(Base):
@@ -185,6 +187,8 @@ class Quote(Base):
     followed_up_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The /quote message it came from: an edit of that message corrects it, never adds.
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PlanBlock(Base):
@@ -287,6 +291,31 @@ class UsualPace(Base):
     )
     weekly_contacts: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime]
+
+
+class GroupNotice(Base):
+    """When a group last got the "I coach in private" line: at most one a day per group.
+
+    The only thing kept about a group or channel: its id and a date, never who wrote there.
+    """
+
+    __tablename__ = "group_notice"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    notified_on: Mapped[date] = mapped_column(Date)
+
+
+class TypedAnswer(Base):
+    """Which message typed which check-in answer, so an edit of it corrects that answer."""
+
+    __tablename__ = "typed_answer"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkin.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(16))
 
 
 class PartnerLevel(StrEnum):

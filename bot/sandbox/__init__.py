@@ -1,5 +1,6 @@
 """A local Telegram Bot API sandbox for tests, the terminal demo and benchmarks."""
 
+from .chats import ANONYMOUS_ADMIN, SandboxChannel, SandboxGroup
 from .flood import FloodControl, TokenBucket, max_in_window
 from .html_entities import HtmlParseError, ParsedText, parse_html, plain_text, utf16_len
 from .models import (
@@ -20,6 +21,9 @@ from .spec import ApiSpec, find_spec_path
 from .users import SandboxUser
 
 __all__ = [
+    "ANONYMOUS_ADMIN",
+    "SandboxChannel",
+    "SandboxGroup",
     "ApiError",
     "ApiSpec",
     "BotApiSandbox",

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from .chats import GroupKind, SandboxChannel, SandboxGroup
 from .flood import FloodControl, max_in_window
 from .html_entities import ParsedText
 from .models import (
@@ -373,6 +374,21 @@ class BotApiSandbox:
         self._users[user_id] = user
         self._chat_state(user_id, create=True)
         return user
+
+    def group(
+        self, chat_id: int, title: str = "Team", kind: GroupKind = "supergroup"
+    ) -> SandboxGroup:
+        """A group (or supergroup) the bot can be added to; see chats.py."""
+        return SandboxGroup(self, chat_id, title, kind)
+
+    def channel(self, chat_id: int, title: str = "News") -> SandboxChannel:
+        """A channel with the bot as admin; see chats.py."""
+        return SandboxChannel(self, chat_id, title)
+
+    @property
+    def allowed_updates(self) -> list[str] | None:
+        """The update types the bot asked for (webhook or getUpdates), None if it never said."""
+        return self._webhook.allowed_updates if self._webhook else self._allowed_updates
 
     def block(self, chat_id: int, *, notify: bool = False) -> None:
         """Make sends to ``chat_id`` fail with 403; ``notify`` also queues my_chat_member."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .chats import edit_text
 from .html_entities import utf16_len
+from .media import MediaKind, media_fields
 from .models import CallbackQueryRecord, StoredMessage, inline_buttons
 
 if TYPE_CHECKING:
@@ -83,6 +85,19 @@ class SandboxUser:
         """Send a file; the bot can fetch it with getFile and the file URL."""
         stored = self._sandbox._new_file("document", data, filename, mime_type)
         return self._send(media="document", file=stored, caption=caption or None)
+
+    async def send_media(self, kind: MediaKind) -> dict[str, Any]:
+        """Send a photo, sticker, voice note, video, location, contact... (no text)."""
+        sandbox = self._sandbox
+        state = sandbox._chat_state(self.chat_id, create=True)
+        stored = sandbox._store_message(state, "user", self.user_dict)
+        message = {**stored.to_dict(), **media_fields(kind, stored.message_id, self.user_dict)}
+        sandbox._enqueue_update("message", message)
+        return message
+
+    async def edit_text(self, message: dict[str, Any], text: str) -> dict[str, Any] | None:
+        """Edit one of this user's earlier messages: the bot receives `edited_message`."""
+        return edit_text(self._sandbox, self.chat_id, message, text)
 
     async def press(
         self, message: MessageRef, button: ButtonRef, *, allow_stale: bool = True

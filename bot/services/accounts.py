@@ -13,6 +13,10 @@ from bot.i18n import pick_language
 from bot.services.preferences import DEFAULT_CURRENCY, ZONE_CHOICES
 
 
+class NotPrivateChat(Exception):
+    """Owner data lives in private chats only."""
+
+
 async def get_or_create(
     session: AsyncSession,
     *,
@@ -23,6 +27,10 @@ async def get_or_create(
     now: datetime,
 ) -> User:
     """The user's row, locked for this transaction; a new user gets defaults for their language."""
+    if chat_id != telegram_id:
+        # Only a private chat has the user's own id: a group or channel never opens or moves an
+        # account (handlers/chats.py answers those before any handler gets here).
+        raise NotPrivateChat(chat_id)
     user = await users.get_by_telegram_id(session, telegram_id, lock=True)
     if user is not None:
         if user.chat_id != chat_id or user.first_name != first_name[:255]:

@@ -14,6 +14,7 @@ from bot.clock import MovableClock
 from bot.config import Secret, Settings
 from bot.context import BotApplication
 from bot.sandbox import BotApiSandbox, SandboxUser
+from handlers import ALLOWED_UPDATES
 
 
 @pytest.fixture
@@ -47,7 +48,9 @@ class Bot:
         assert app.post_init is not None and app.updater is not None
         await app.post_init(app)
         await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+        )
         self.app = app
 
     async def stop(self) -> None:

@@ -25,6 +25,7 @@ def bot_env(sandbox: BotApiSandbox, database_url: str, **extra: str) -> dict[str
         TELEGRAM_API_FILE_URL=sandbox.base_file_url,
         DATABASE_URL=database_url,
         DISPATCH_INTERVAL_SECONDS="1",
+        METRICS_PORT=str(free_port()),  # never two test processes on the default port
     )
     env.update(extra)
     return env

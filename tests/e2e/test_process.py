@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.models import User
 from bot.sandbox import BotApiSandbox
+from handlers import ALLOWED_UPDATES
 from tests.e2e.conftest import say, tap
 from tests.e2e.processes import BotProcess, bot_env, free_port
 
@@ -71,6 +72,9 @@ async def test_polling_process(
         for (_, language), commands in sandbox.commands.items()
     }
     assert menus[""][:2] == ["checkin", "log"] and menus["fr"] == menus[""]
+    # Only the update types the bot handles, and its menu in private chats only.
+    assert sandbox.allowed_updates == list(ALLOWED_UPDATES)
+    assert {scope for scope, _ in sandbox.commands} == {'{"type": "all_private_chats"}'}
 
 
 async def test_webhook_process_checks_the_secret(
@@ -85,6 +89,7 @@ async def test_webhook_process_checks_the_secret(
     await wait_for_webhook(sandbox)
     await onboarding_across_a_restart(running, sandbox, engine, "--webhook")
     await wait_for_webhook(sandbox)
+    assert sandbox.allowed_updates == list(ALLOWED_UPDATES)
 
     forged: dict[str, Any] = {
         "update_id": 999_999,
@@ -100,8 +105,14 @@ async def test_webhook_process_checks_the_secret(
             url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
         )
         health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        public_metrics = await client.get(f"http://127.0.0.1:{port}/metrics")
+        metrics_port = process_env["METRICS_PORT"]
+        metrics = await client.get(f"http://127.0.0.1:{metrics_port}/metrics")
     assert (missing.status_code, wrong.status_code) == (403, 403)
-    assert health.status_code == 200
+    # The public port says up or down, nothing more; metrics are on their own (loopback) port.
+    assert (health.status_code, health.text) == (200, "up")
+    assert public_metrics.status_code == 404
+    assert metrics.status_code == 200 and "prospect_coach_updates_handled" in metrics.text
     await asyncio.sleep(0.5)
     async with engine.connect() as conn:
         assert (

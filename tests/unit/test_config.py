@@ -84,3 +84,55 @@ def test_good_settings_are_read() -> None:
 
 def test_migrate_needs_no_token() -> None:
     assert not load_settings({}, require_token=False).token
+
+
+PASSWORD = "Sup3r-S3cret-pw"
+HOOK_SECRET = "hook_secret_value_42"
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "secret"),
+    [
+        # A database URL that cannot be parsed is never echoed: it may carry a password.
+        ({"DATABASE_URL": f"postgresql//coach:{PASSWORD}@db/coach"}, "DATABASE_URL", PASSWORD),
+        ({"DATABASE_URL": f"::{PASSWORD}::"}, "DATABASE_URL", PASSWORD),
+        # A malformed token is not echoed, nor is its secret half.
+        ({"TELEGRAM_BOT_TOKEN": f"12345{PASSWORD}"}, "TELEGRAM_BOT_TOKEN", PASSWORD),
+        ({"TELEGRAM_BOT_TOKEN": "123456789:short!"}, "TELEGRAM_BOT_TOKEN", "short!"),
+        # A bad webhook secret is not echoed.
+        ({"WEBHOOK_SECRET": f"{HOOK_SECRET} with spaces"}, "WEBHOOK_SECRET", HOOK_SECRET),
+        # A webhook URL is not echoed (its path often holds the token).
+        ({"WEBHOOK_URL": f"http://example.com/{TOKEN}"}, "WEBHOOK_URL", TOKEN.split(":")[1]),
+        ({"METRICS_PORT": "70000"}, "METRICS_PORT", TOKEN.split(":")[1]),
+    ],
+)
+def test_settings_errors_name_the_variable_and_never_print_a_secret(
+    env: dict[str, str], name: str, secret: str
+) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, **env}
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    assert name in str(error.value)
+    assert secret not in str(error.value)
+    assert TOKEN.split(":")[1] not in str(error.value)
+
+
+def test_settings_never_show_the_database_password() -> None:
+    settings = load_settings(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": f"postgresql://coach:{PASSWORD}@db/coach"}
+    )
+    assert PASSWORD not in repr(settings) and TOKEN not in repr(settings)
+    assert (settings.metrics_listen, settings.metrics_port) == ("127.0.0.1", 9090)
+
+
+def test_a_bad_setting_stops_the_cli_with_one_line_and_no_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("DATABASE_URL", f"postgresql//coach:{PASSWORD}@db/coach")
+    monkeypatch.chdir("/tmp")
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL" in err and PASSWORD not in err and len(err.strip().splitlines()) == 1

@@ -147,8 +147,27 @@ SAMPLES.update(
         "quotes/signed": {"quote": QUOTE},
         "quotes/start_over": {},
         "quotes/totals": {"pipeline": PIPELINE},
+        "edits/quote_corrected": {"quote": QUOTE, "before": QUOTE, "today": date(2026, 12, 1)},
     }
 )  # fmt: skip
+SAMPLES.update(
+    {
+        "edits/log_corrected": {
+            "before": [("contacts", 3)],
+            "after": [("contacts", 4), ("deals", 1)],
+            "totals": {"contacts": 10_000, "deals": 2},
+        },
+        "edits/answer_corrected": {
+            "field": "meetings",
+            "before": None,
+            "after": 500,
+            "day": date(2026, 12, 30),
+        },
+        "groups/private_only": {},
+        "updates/media": {"kind": "voice"},
+        "updates/slow_down": {"skipped": 12_345, "first": NOW, "last": NOW},
+    }
+)
 
 LABELS: dict[str, dict[str, Any]] = {
     "buttons/coach_quiz_option": {"question": "skipped", "option": "fine"},
