@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.db import users
+from bot.db.models import Dialog, DialogName
 from bot.i18n import label, render
 from bot.services import checkins
 from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
+from bot.services.checkins import MAX_PAUSE_DAYS, PAUSE_CHOICES
+from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import zone
+from bot.services.quote_input import QuoteInputError
 from handlers import callback_data as cb
 from handlers import goals
-from handlers.common import edit_or_reply, reply, user_turn
+from handlers.common import Keyboard, Turn, edit_or_reply, reply, user_turn
 
 FEATURE = "log"
-MAX_PAUSE_DAYS = 365
-DEFAULT_PAUSE_DAYS = 7
 
 
 async def cmd_log(update: Update, context: BotContext) -> None:
@@ -48,6 +53,9 @@ async def on_log_button(update: Update, context: BotContext) -> None:
     assert query is not None
     parsed = cb.parse(query.data)
     await query.answer()
+    if parsed is not None and parsed.action == "pause":
+        await _on_pause_button(update, context, parsed.arg)
+        return
     if parsed is None or parsed.arg not in ActivityKind.__members__.values():
         return
     async with user_turn(update, context) as turn:
@@ -58,22 +66,73 @@ async def on_log_button(update: Update, context: BotContext) -> None:
     await edit_or_reply(update, text)
 
 
+def _pause_rows(lang: str) -> Keyboard:
+    return [
+        [
+            (label("buttons/pause_days", lang, days=days), cb.pack(FEATURE, "pause", days))
+            for days in PAUSE_CHOICES
+        ]
+    ]
+
+
 async def cmd_pause(update: Update, context: BotContext) -> None:
-    """Stops check-ins for a few days (a week by default): `/pause 14`."""
-    args = context.args or []
+    """Stops check-ins: `/pause 2 weeks`, `/pause jusqu'au 5 janvier`; alone, asks how long."""
+    typed = " ".join(context.args or [])
+    rows: Keyboard | None = None
     async with user_turn(update, context) as turn:
-        days = DEFAULT_PAUSE_DAYS
-        if args:
-            raw = args[0]
-            if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAUSE_DAYS or len(args) > 1:
-                await reply(
-                    update, render("activity/pause_invalid", turn.lang, max_days=MAX_PAUSE_DAYS)
-                )
-                return
-            days = int(raw)
-        until = await checkins.pause(turn.session, turn.user, days, turn.now)
-        text = render("activity/paused", turn.lang, until=until, days=days)
-    await reply(update, text)
+        if not typed.strip():
+            await users.set_dialog(turn.session, turn.user, DialogName.PAUSE, "how_long", turn.now)
+            text, rows = render("activity/pause_ask", turn.lang), _pause_rows(turn.lang)
+        else:
+            text = await _pause_for(turn, typed)
+    await reply(update, text, rows)
+
+
+async def _pause_for(turn: Turn, typed: str) -> str:
+    """Pause for what was typed, or say how to write it (nothing changes)."""
+    today = checkins.local_today(turn.user, turn.now)
+    try:
+        last_day = checkins.pause_end(typed, today)
+    except QuoteInputError:
+        return render("activity/pause_invalid", turn.lang, max_days=MAX_PAUSE_DAYS)
+    return await _paused_text(turn, last_day)
+
+
+async def _paused_text(turn: Turn, last_day: date) -> str:
+    dialog = await users.get_dialog(turn.session, turn.user)
+    if dialog is not None and dialog.name == DialogName.PAUSE:
+        await users.clear_dialog(turn.session, turn.user)
+    resume_on = await checkins.pause_through(turn.session, turn.user, last_day, turn.now)
+    return render("activity/paused", turn.lang, until=last_day, resume_on=resume_on)
+
+
+def waits_for_pause(dialog: Dialog | None, now: datetime) -> bool:
+    """A bare /pause asked how long, recently enough for typed text to answer it."""
+    return (
+        dialog is not None
+        and dialog.name == DialogName.PAUSE
+        and now - dialog.updated_at <= GUIDED_TTL
+    )
+
+
+async def on_typed_pause(turn: Turn, text: str) -> tuple[str, Keyboard | None]:
+    """How long, typed after a bare /pause; unreadable input asks again."""
+    today = checkins.local_today(turn.user, turn.now)
+    try:
+        last_day = checkins.pause_end(text, today)
+    except QuoteInputError:
+        invalid = render("activity/pause_invalid", turn.lang, max_days=MAX_PAUSE_DAYS)
+        return invalid, _pause_rows(turn.lang)
+    return await _paused_text(turn, last_day), None
+
+
+async def _on_pause_button(update: Update, context: BotContext, arg: str) -> None:
+    if not arg.isdecimal() or int(arg) not in PAUSE_CHOICES:
+        return
+    async with user_turn(update, context) as turn:
+        today = checkins.local_today(turn.user, turn.now)
+        text = await _paused_text(turn, today + timedelta(days=int(arg) - 1))
+    await edit_or_reply(update, text)
 
 
 async def cmd_resume(update: Update, context: BotContext) -> None:
