@@ -428,7 +428,9 @@ async def _back_to(
         if quote is None:
             return _Reply(None, notice, None)
         # Closed from a reminder: one tap takes it back.
-        return _Reply(None, notice, [[_button("reopen", turn.lang, "reopen", f"{quote.id}|l0")]])
+        return _Reply(
+            None, notice, [[_button("reopen", turn.lang, "reopen", f"{quote.id}|l0", n=None)]]
+        )
     if quote is not None and origin == REMINDER and quote.status == QuoteStatus.OPEN:
         return _Reply(
             None, *reminder_view(turn.lang, quote, quotes.local_today(turn.user, turn.now))
