@@ -147,7 +147,8 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
                 )
                 text = render("checkin/later", turn.lang, at=local) if local else None
             elif parsed.action == "fix":
-                text, rows = await _correct(turn, date.fromisoformat(parsed.arg))
+                pressed = query.message.message_id if query.message is not None else None
+                text, rows = await _correct(turn, date.fromisoformat(parsed.arg), pressed)
                 if text is None:
                     toast = label("buttons/stale_question", turn.lang)
             elif parsed.arg.endswith(f"|{MORE}"):
@@ -174,13 +175,17 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
         await drop_keyboard(update)
 
 
-async def _correct(turn: Turn, day: date) -> tuple[str | None, Keyboard]:
-    """"✏️ Correct": today's answers are asked again from the first question."""
+async def _correct(
+    turn: Turn, day: date, message_id: int | None
+) -> tuple[str | None, Keyboard]:
+    """"✏️ Correct": today's answers are asked again from the first question, on that message."""
     if day != checkins.local_today(turn.user, turn.now):
         return None, []
     checkin = await checkins.correct(turn.session, turn.user, turn.now)
     if checkin is None:
         return None, []
+    if message_id is not None:
+        checkin.message_id = message_id  # the question now stands on the pressed message
     text, rows = await ask(turn.session, turn.user, checkin, day)
     return render("checkin/correcting", turn.lang) + "\n\n" + text, rows
 
