@@ -316,7 +316,9 @@ async def _next_step(session: AsyncSession, user: User, checkin: CheckIn, now: d
         if checkin.reason is not None:
             return Step.DONE  # the reason was already given (on the block's own question)
         averages = await _averages(session, user.id, checkin.local_date)
-        return Step.REASON if prospecting_was_low(checkin, averages[0]) else Step.DONE
+        logged = (await recorded(session, user, checkin.local_date)).get("contacts", 0)
+        low = prospecting_was_low(checkin, averages[0], logged)
+        return Step.REASON if low else Step.DONE
     if current == Step.REASON and checkin.reason == Reason.OTHER:
         return Step.REASON_TEXT
     return Step.DONE
@@ -374,9 +376,12 @@ async def _close_block_question(
         await outbox.cancel(session, user_id=user.id, key_prefix=key)
 
 
-def prospecting_was_low(checkin: CheckIn, average_contacts: float | None) -> bool:
-    """No new contact, a skipped block, or under half the owner's own recent average."""
-    contacts = checkin.contacts or 0
+def prospecting_was_low(
+    checkin: CheckIn, average_contacts: float | None, recorded_contacts: int = 0
+) -> bool:
+    """No new contact, a skipped block, or under half the owner's own recent average (the day's
+    contacts are the check-in's answer plus what /log already recorded)."""
+    contacts = (checkin.contacts or 0) + recorded_contacts
     if contacts == 0 or checkin.block_done == BlockAnswer.NO:
         return True
     return (
