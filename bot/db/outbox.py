@@ -132,3 +132,17 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return (
         await session.execute(query.order_by(OutboxMessage.due_at).limit(1))
     ).scalar_one_or_none()
+
+
+async def was_sent(session: AsyncSession, *, user_id: int, key_prefix: str) -> bool:
+    """Whether a message of the user whose key starts with a prefix was already sent."""
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.status == OutboxStatus.SENT,
+            OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True),
+        )
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none() is not None

@@ -12,8 +12,9 @@ Rules:
 - Exact counts: buttons 0 1 2 3 4 and "5+", which asks for the number; a typed number is any
   count 0..MAX_PER_ENTRY. No stored value is a guess.
 - The block question is asked only on a day with a block, after that day's last block has
-  ended, and once: an occurrence already answered from the block's own message is copied (a
-  skipped block's reason too), and the check-in's answer closes the block's pending question.
+  ended, and once: not when the block's own "did it happen?" was already sent; an answer given
+  there is copied (a skipped block's reason too); the check-in's answer closes the block's
+  pending question so it is not sent after.
   "Why?" is asked once a day: a reason already given (here or on the block) is not asked again.
 - Corrections: a finished check-in of today can be corrected: its answers are cleared and asked
   again, and the new answers replace the old ones.
@@ -357,6 +358,9 @@ async def _block_to_ask(session: AsyncSession, user: User, checkin: CheckIn, now
         return False
     if any(o.status == "moved" for o in occurrences):
         return False  # moved to another day: that day's question asks about it
+    day_key = f"plan_end:{user.id}:{checkin.local_date.isoformat()}:"
+    if await outbox.was_sent(session, user_id=user.id, key_prefix=day_key):
+        return False  # the block's own message asked it already: asked once
     return ends_at is None or now >= ends_at  # during (or before) the block: its own ping asks
 
 

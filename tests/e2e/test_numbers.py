@@ -82,3 +82,83 @@ async def test_a_reopened_quote_gets_its_reminders_back(
     assert "Register it again?" in again["text"]
     huge = await say(user, sandbox, "/quote Big 12 000 000 000 € 30d")
     assert "Is that amount right" in huge["text"]
+
+
+async def test_the_block_question_comes_after_the_block_and_once(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))  # Tuesday, London = UTC
+    during = sandbox.user(1203, first_name="Ada", language_code="en")
+    after = sandbox.user(1204, first_name="Bo", language_code="en")
+    pinged = sandbox.user(1205, first_name="Cy", language_code="en")
+    for user in (during, after, pinged):
+        await onboard(user, sandbox, engine, at="17:30", zone="London")
+        await say(user, sandbox, "/plan tue 10:00-11:00")
+        await user.next_message(timeout=5)  # the calendar file
+
+    # During the block: the check-in does not ask about it (its own message will).
+    bot.clock.set(datetime(2026, 12, 1, 10, 30, tzinfo=UTC))
+    await say(during, sandbox, "/checkin")
+    await say(during, sandbox, "3")
+    await say(during, sandbox, "0")
+    summary = await say(during, sandbox, "0")
+    assert "Thanks" in summary["text"] and "block" not in summary["text"]
+    [checkin] = await checkins_of(engine, 1203)
+    assert checkin.block_done is None
+
+    # The block's own question is sent at its end; Cy answers it there, with a reason.
+    bot.clock.set(datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    bot.clock.set(datetime(2026, 12, 1, 11, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    await sandbox.wait_idle(timeout=10)
+    asked = next(m for m in reversed(pinged.messages) if "Skipped" in str(m.get("reply_markup")))
+    await tap(pinged, sandbox, "❌ Skipped", message=asked)
+    await tap(pinged, sandbox, "I didn't set time aside")
+    bot.clock.set(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    pinged.skip_pending()
+    await say(pinged, sandbox, "/checkin")
+    await say(pinged, sandbox, "0")
+    await say(pinged, sandbox, "0")
+    summary = await say(pinged, sandbox, "0")  # neither the block nor "why?" again
+    assert "Thanks" in summary["text"]
+    [checkin] = await checkins_of(engine, 1205)
+    assert (checkin.block_done, checkin.reason) == ("no", "no_time_set_aside")
+
+    # Bo's block question was sent by the block too: the check-in does not ask it again.
+    after.skip_pending()
+    await say(after, sandbox, "/checkin")
+    await say(after, sandbox, "0")
+    await say(after, sandbox, "0")
+    why = await say(after, sandbox, "0")
+    assert "held prospecting back" in why["text"]
+    summary = await say(after, sandbox, "nope, too busy with clients")
+    assert "Thanks" in summary["text"]
+    [checkin] = await checkins_of(engine, 1204)
+    assert (checkin.block_done, checkin.reason) == (None, "busy")
+
+
+async def test_the_block_question_takes_typed_answers_after_the_block(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    user = sandbox.user(1206, first_name="Dee", language_code="fr")
+    await onboard(user, sandbox, engine, at="17:30", zone="London")
+    await say(user, sandbox, "/planifier mardi 7h-8h")
+    await user.next_message(timeout=5)  # the calendar file
+    bot.clock.set(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))  # no tick: no ping was sent
+    await say(user, sandbox, "/point")
+    await say(user, sandbox, "3")
+    await say(user, sandbox, "0")
+    block = await say(user, sandbox, "0")
+    assert "créneau de prospection" in block["text"]
+    again = await say(user, sandbox, "peut-être")  # unreadable: asked again, nothing stored
+    assert "🤔" in again["text"]
+    [checkin] = await checkins_of(engine, 1206)
+    assert checkin.block_done is None and checkin.step == "block"
+    why = await say(user, sandbox, "Non !")
+    assert "freiné" in why["text"]
+    summary = await say(user, sandbox, "j'ai assez de devis")
+    assert "Merci" in summary["text"]
+    [checkin] = await checkins_of(engine, 1206)
+    assert (checkin.block_done, checkin.reason) == ("no", "pipeline_full")
