@@ -11,7 +11,7 @@ from bot.context import BotContext
 from bot.db import users
 from bot.db.models import Dialog, DialogName
 from bot.i18n import label, render
-from bot.services import checkins
+from bot.services import checkins, quotes
 from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
 from bot.services.checkins import MAX_PAUSE_DAYS, PAUSE_CHOICES
 from bot.services.dialogs import GUIDED_TTL
@@ -36,13 +36,20 @@ async def cmd_log(update: Update, context: BotContext) -> None:
             text = render("activity/log_menu", turn.lang)
             await reply(update, text, rows)
             return
+        quote, rest = await quotes.follow_up_target(turn.session, turn.user, text_in, turn.now)
         try:
-            entries = parse_log(text_in)
+            entries = parse_log(rest)
         except ActivityInputError as error:
             text = render("activity/log_invalid", turn.lang, code=error.code, word=error.word)
         else:
             totals = await checkins.log_activity(turn.session, turn.user, entries, turn.now)
-            text = render("activity/logged", turn.lang, entries=entries, totals=totals)
+            on_quote = None
+            if quote is not None and any(k == ActivityKind.FOLLOW_UPS for k, _ in entries):
+                await quotes.note_follow_up(quote, turn.user, turn.now)  # the follow-up's quote
+                on_quote = quote
+            text = render(
+                "activity/logged", turn.lang, entries=entries, totals=totals, quote=on_quote
+            )
             text += await goals.progress_note(turn)  # the weekly goal, celebrated once reached
     await reply(update, text)
 

@@ -410,6 +410,24 @@ async def follow_up(session: AsyncSession, user: User, quote: Quote, now: dateti
     return True
 
 
+async def follow_up_target(
+    session: AsyncSession, user: User, text: str, now: datetime
+) -> tuple[Quote | None, str]:
+    """The open quote a /log follow-up is about, and the text without its client's name.
+
+    Named: an open quote whose client appears in the text ("/log 1 relance Dupont SARL"), the
+    longest name first. Obvious: the only open quote. Otherwise None (a follow-up on a prospect).
+    """
+    waiting = await queries.open_since(session, user.id, lost_cutoff(local_today(user, now)))
+    lowered = text.casefold()
+    for quote in sorted(waiting, key=lambda q: -len(q.client)):
+        name = quote.client.casefold().strip()
+        at = lowered.find(name) if name else -1
+        if at >= 0:
+            return quote, (text[:at] + text[at + len(name) :]).strip()
+    return (waiting[0] if len(waiting) == 1 else None), text
+
+
 async def reopen(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
     """A signed or lost quote open again, its deal taken back and its reminders planned again."""
     if quote.status == QuoteStatus.OPEN:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.models import ActivityEntry, OutboxMessage, User
+from bot.db.models import ActivityEntry, OutboxMessage, Quote, User
 from bot.sandbox import BotApiSandbox
 from tests.e2e.conftest import Bot, say, tap
 from tests.e2e.test_checkin import checkins_of, onboard
@@ -162,3 +162,22 @@ async def test_the_block_question_takes_typed_answers_after_the_block(
     assert "Merci" in summary["text"]
     [checkin] = await checkins_of(engine, 1206)
     assert (checkin.block_done, checkin.reason) == ("no", "pipeline_full")
+
+
+async def test_a_logged_follow_up_lands_on_the_quote_it_names(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 12, 1, 14, 0, tzinfo=UTC))
+    user = sandbox.user(1207, first_name="Eve", language_code="fr")
+    await onboard(user, sandbox, engine)
+    await say(user, sandbox, "/devis Dupont SARL 4500 30j")
+    await say(user, sandbox, "/devis Martin 1200 30j")
+    logged = await say(user, sandbox, "/noter 1 relance Dupont SARL")
+    assert "Relance notée sur le devis de Dupont SARL" in logged["text"]
+    followed = await say(user, sandbox, "/noter 2 relances")  # two quotes: none is obvious
+    assert "sur le devis" not in followed["text"] and "+2 relances" in followed["text"]
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Quote.client, Quote.followed_up_on))).all()
+    assert {client: day for client, day in rows} == {
+        "Dupont SARL": date(2026, 12, 1), "Martin": None,
+    }

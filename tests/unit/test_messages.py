@@ -184,6 +184,7 @@ GOAL_REACHED = GoalProgress(
     just_reached=True,
 )  # fmt: skip
 SAMPLES["checkin/summary"] = {**SAMPLES["checkin/summary"], "goal": GOAL_REACHED}
+SAMPLES["activity/logged"] = {**SAMPLES["activity/logged"], "quote": QUOTE}
 SAMPLES.update(
     {
         "plan/intro": {},
