@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.db import users
-from bot.db.models import Dialog, DialogName
+from bot.db.models import Dialog, DialogName, Quote
 from bot.i18n import label, render
 from bot.services import checkins, quotes
 from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
@@ -36,9 +36,8 @@ async def cmd_log(update: Update, context: BotContext) -> None:
             text = render("activity/log_menu", turn.lang)
             await reply(update, text, rows)
             return
-        quote, rest = await quotes.follow_up_target(turn.session, turn.user, text_in, turn.now)
         try:
-            entries = parse_log(rest)
+            entries, quote = await _entries_and_quote(turn, text_in)
         except ActivityInputError as error:
             text = render("activity/log_invalid", turn.lang, code=error.code, word=error.word)
         else:
@@ -52,6 +51,26 @@ async def cmd_log(update: Update, context: BotContext) -> None:
             )
             text += await goals.progress_note(turn)  # the weekly goal, celebrated once reached
     await reply(update, text)
+
+
+async def _entries_and_quote(
+    turn: Turn, text_in: str
+) -> tuple[list[tuple[ActivityKind, int]], Quote | None]:
+    """The /log entries, and the quote a follow-up is on: the one named after the entries
+    ("1 relance Dupont SARL"), else the only open quote. Raises ActivityInputError."""
+    try:
+        entries = parse_log(text_in)
+    except ActivityInputError:
+        named, rest = await quotes.named_in(turn.session, turn.user, text_in, turn.now)
+        if named is None:
+            raise
+        entries = parse_log(rest)
+        if not any(kind == ActivityKind.FOLLOW_UPS for kind, _ in entries):
+            raise  # a client's name only belongs in a follow-up: the first error stands
+        return entries, named
+    if not any(kind == ActivityKind.FOLLOW_UPS for kind, _ in entries):
+        return entries, None
+    return entries, await quotes.only_open(turn.session, turn.user, turn.now)
 
 
 async def on_log_button(update: Update, context: BotContext) -> None:

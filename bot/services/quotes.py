@@ -44,6 +44,7 @@ Rules:
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -410,22 +411,26 @@ async def follow_up(session: AsyncSession, user: User, quote: Quote, now: dateti
     return True
 
 
-async def follow_up_target(
+async def named_in(
     session: AsyncSession, user: User, text: str, now: datetime
 ) -> tuple[Quote | None, str]:
-    """The open quote a /log follow-up is about, and the text without its client's name.
-
-    Named: an open quote whose client appears in the text ("/log 1 relance Dupont SARL"), the
-    longest name first. Obvious: the only open quote. Otherwise None (a follow-up on a prospect).
-    """
+    """The open quote whose client a /log text names ("1 relance Dupont SARL"), as whole words,
+    longest name first, and the text without that name; (None, text) when none is named."""
     waiting = await queries.open_since(session, user.id, lost_cutoff(local_today(user, now)))
-    lowered = text.casefold()
     for quote in sorted(waiting, key=lambda q: -len(q.client)):
-        name = quote.client.casefold().strip()
-        at = lowered.find(name) if name else -1
-        if at >= 0:
-            return quote, (text[:at] + text[at + len(name) :]).strip()
-    return (waiting[0] if len(waiting) == 1 else None), text
+        name = " ".join(quote.client.split())
+        if not name:
+            continue
+        found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE)
+        if found is not None:
+            return quote, (text[: found.start()] + " " + text[found.end() :]).strip()
+    return None, text
+
+
+async def only_open(session: AsyncSession, user: User, now: datetime) -> Quote | None:
+    """The owner's one open quote, when there is exactly one (a follow-up is obviously on it)."""
+    waiting = await queries.open_since(session, user.id, local_today(user, now))
+    return waiting[0] if len(waiting) == 1 else None
 
 
 async def reopen(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
