@@ -181,3 +181,33 @@ async def test_a_logged_follow_up_lands_on_the_quote_it_names(
     assert {client: day for client, day in rows} == {
         "Dupont SARL": date(2026, 12, 1), "Martin": None,
     }
+
+
+async def test_pause_in_words_and_a_bare_pause_asks_how_long(
+    bot: Bot, sandbox: BotApiSandbox, engine: AsyncEngine
+) -> None:
+    bot.clock.set(datetime(2026, 12, 1, 14, 0, tzinfo=UTC))  # Tuesday
+    user = sandbox.user(1208, first_name="Flo", language_code="fr")
+    await onboard(user, sandbox, engine)
+    asked = await say(user, sandbox, "/pause")
+    assert "Combien de temps" in asked["text"]
+    assert [t for row in user.buttons(asked) for t, _ in row] == [
+        "3 jours", "1 semaine", "2 semaines", "4 semaines",
+    ]
+    paused = await tap(user, sandbox, "2 semaines")
+    assert "jusqu'au lundi 14 décembre 2026 inclus" in paused["text"]
+    assert "reprennent le mardi 15 décembre 2026" in paused["text"]
+    typed = await say(user, sandbox, "/pause jusqu'au 5 janvier")
+    assert "reprennent le mercredi 6 janvier 2027" in typed["text"]
+    await say(user, sandbox, "/pause")
+    in_words = await say(user, sandbox, "10 jours")  # typed after a bare /pause
+    assert "jusqu'au jeudi 10 décembre 2026 inclus" in in_words["text"]
+    english = sandbox.user(1209, first_name="Gil", language_code="en")
+    await onboard(english, sandbox, engine)
+    weeks = await say(english, sandbox, "/pause 2 weeks")
+    assert "They resume on Tuesday December 15, 2026" in weeks["text"]
+    async with engine.connect() as conn:
+        until = (
+            await conn.execute(select(User.paused_until).where(User.telegram_id == 1209))
+        ).scalar_one()
+    assert until == date(2026, 12, 14)
