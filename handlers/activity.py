@@ -87,7 +87,7 @@ async def on_log_button(update: Update, context: BotContext) -> None:
     async with user_turn(update, context) as turn:
         entries = [(ActivityKind(parsed.arg), 1)]
         totals = await checkins.log_activity(turn.session, turn.user, entries, turn.now)
-        text = render("activity/logged", turn.lang, entries=entries, totals=totals)
+        text = render("activity/logged", turn.lang, entries=entries, totals=totals, quote=None)
         text += await goals.progress_note(turn)
     await edit_or_reply(update, text)
 

@@ -146,6 +146,13 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
                     else label("buttons/stale_question", turn.lang)
                 )
                 text = render("checkin/later", turn.lang, at=local) if local else None
+                if local is not None:
+                    # The question leaves this message: nothing to take off it later.
+                    snoozed = await checkin_queries.get(
+                        turn.session, turn.user.id, date.fromisoformat(parsed.arg)
+                    )
+                    if snoozed is not None:
+                        snoozed.message_id = None
             elif parsed.action == "fix":
                 pressed = query.message.message_id if query.message is not None else None
                 text, rows = await _correct(turn, date.fromisoformat(parsed.arg), pressed)

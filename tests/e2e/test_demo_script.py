@@ -9,9 +9,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox import BotApiSandbox
 from tests.e2e.conftest import Bot, say, tap
-from tests.e2e.test_data import export_files
+from tests.e2e.test_data import export_files, unpaced  # noqa: F401  (a fixture)
+
+# Replies come in order, one line after the other: the per-chat pacing has its own tests.
+pytestmark = pytest.mark.usefixtures("unpaced")
 
 SCRIPT = Path(__file__).parent.parent / "demo" / "three_weeks.fr.txt"
 NBSP = "\u00a0"
