@@ -1,7 +1,9 @@
 """`prospect-coach demo`: the real bot and the local Bot API sandbox in one process, in a terminal.
 
-Bot messages print as text; inline buttons print numbered and a number presses one. Lines that
-start with `'` are sent as they are (to type a number while buttons show). `:next` jumps the clock
+Bot messages print as text; inline buttons print numbered and a number presses one, except on a
+keyboard of counts (a check-in's 0 1 2 3 4 5+): there a typed number is the count itself, sent
+as text, so "4" stores 4. Lines that start with `'` are sent as they are (to type a number while
+buttons show). `:next` jumps the clock
 to the next scheduled message (a check-in, a reminder) so you can see it arrive; `:quit` leaves.
 """
 
@@ -34,6 +36,7 @@ class Terminal:
         self._out = out
         self._shown: dict[int, str] = {}
         self.buttons: list[tuple[int, str]] = []  # (message id, callback data) by number - 1
+        self.counts = False  # the keyboard shown offers counts: typed numbers are answers
 
     def show_changes(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:
@@ -58,6 +61,7 @@ class Terminal:
         rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
         if rows:
             buttons: list[tuple[int, str]] = []
+            texts = [button["text"] for row in rows for button in row]
             for row in rows:
                 cells = []
                 for button in row:
@@ -66,6 +70,7 @@ class Terminal:
                 out.append("      " + "  ".join(cells))
             if numbering:
                 self.buttons = buttons
+                self.counts = "0" in texts and "1" in texts
         return "\n".join(out)
 
 
@@ -177,7 +182,12 @@ async def _converse(
         if line == ":next":
             if not await _jump_to_next(application, clock):
                 print("(nothing is scheduled)")
-        elif line.isdecimal() and terminal.buttons and 1 <= int(line) <= len(terminal.buttons):
+        elif (
+            line.isdecimal()
+            and not terminal.counts
+            and terminal.buttons
+            and 1 <= int(line) <= len(terminal.buttons)
+        ):
             message_id, data = terminal.buttons[int(line) - 1]
             await user.press(message_id, data)
         elif line.startswith("/"):

@@ -15,9 +15,10 @@ from bot.context import BotContext
 from bot.db.models import Dialog, OutboxMessage, Quote, QuoteStatus, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
-from bot.services import edits, quotes
+from bot.services import edits, quotes, typed_answers
 from bot.services.quote_input import (
     DEFAULT_VALIDITY_DAYS,
+    QuoteDraft,
     QuoteInputError,
     parse_quote_line,
     parse_validity,
@@ -109,6 +110,7 @@ async def list_view(
         arg = f"{quote.id}|{origin}"
         rows.append(
             [
+                _button("followed", lang, "fu", arg, n=n),
                 _button("signed", lang, "sign", arg, n=n),
                 _button("lost", lang, "lost", arg, n=n),
                 _button("extend", lang, "ext", arg, n=n),
@@ -122,7 +124,20 @@ async def list_view(
         nav.append(_button("next", lang, "page", page.number + 1))
     if nav:
         rows.append(nav)
+    if await quotes.recently_closed(turn.session, turn.user, turn.now):
+        rows.append([_button("closed_list", lang, "closed")])
     return "\n\n".join(parts), rows
+
+
+async def closed_view(turn: Turn) -> tuple[str, Keyboard]:
+    """Quotes signed or lost lately, each with "↩️ Reopen" (a tap too fast is undone here)."""
+    closed = await quotes.recently_closed(turn.session, turn.user, turn.now)
+    rows: list[list[tuple[str, str]]] = [
+        [_button("reopen", turn.lang, "reopen", f"{quote.id}|l0", n=n)]
+        for n, quote in enumerate(closed, start=1)
+    ]
+    rows.append([_button("list", turn.lang, "page", 0)])
+    return render("quotes/closed_list", turn.lang, quotes=closed), rows
 
 
 def reminder_view(lang: str, quote: Quote, today: date) -> tuple[str, Keyboard]:
@@ -130,11 +145,12 @@ def reminder_view(lang: str, quote: Quote, today: date) -> tuple[str, Keyboard]:
     text = render("quotes/reminder", lang, quote=quote, days_left=(quote.expires_on - today).days)
     arg = f"{quote.id}|{REMINDER}"
     rows = [
+        [_button("followed", lang, "fu", arg, n=None)],
         [
             _button("signed", lang, "sign", arg, n=None),
             _button("lost", lang, "lost", arg, n=None),
             _button("extend", lang, "ext", arg, n=None),
-        ]
+        ],
     ]
     return text, rows
 
@@ -170,11 +186,40 @@ async def cmd_quote(update: Update, context: BotContext) -> None:
             except QuoteInputError as error:
                 text = _invalid(turn.lang, error, "line")
             else:
-                quote = await quotes.register(turn.session, turn.user, draft, turn.now)
                 message = update.effective_message
-                edits.remember_quote(quote, message.message_id if message else None)
-                text, rows = await _saved_text(turn, quote)
+                text, rows = await _register_or_confirm(
+                    turn, draft, message.message_id if message else None
+                )
     await reply(update, text, rows)
+
+
+async def _register_or_confirm(
+    turn: Turn, draft: QuoteDraft, message_id: int | None = None
+) -> tuple[str, Keyboard]:
+    """Register the quote, or first ask "register it?" for a repeat or an unusual amount;
+    `message_id`: the one-line /quote that typed it (an edit of it corrects this quote)."""
+    why = await quotes.confirmation_needed(turn.session, turn.user, draft, turn.now)
+    if why is None:
+        quote = await quotes.register(turn.session, turn.user, draft, turn.now)
+        edits.remember_quote(quote, message_id)
+        return await _saved_text(turn, quote)
+    await quotes.hold_for_confirmation(turn.session, turn.user, draft, why, turn.now)
+    return _confirm_question(turn.lang, draft, why, turn.user.currency)
+
+
+def _confirm_question(
+    lang: str, draft: QuoteDraft, why: str, default_currency: str
+) -> tuple[str, Keyboard]:
+    text = render(
+        "quotes/confirm",
+        lang,
+        why=why,
+        client=draft.client,
+        amount=draft.amount,
+        currency=draft.currency or default_currency,
+        ceiling=quotes.AMOUNT_CEILING,
+    )
+    return text, [[_button("register", lang, "confok"), *_cancel_row(lang)]]
 
 
 async def cmd_quotes(update: Update, context: BotContext) -> None:
@@ -209,6 +254,8 @@ def _command_text(update: Update, context: BotContext) -> str:
 async def on_typed_answer(turn: Turn, dialog: Dialog, text: str) -> tuple[str, Keyboard | None]:
     """The answer to the open guided /quote question; bad input is re-asked with an example."""
     step = QuoteStep(dialog.step)
+    if step == QuoteStep.CONFIRM:
+        return await _typed_confirmation(turn, dialog, text)
     try:
         if step == QuoteStep.CLIENT:
             await quotes.answer_client(turn.session, turn.user, text, turn.now)
@@ -230,7 +277,36 @@ async def on_typed_answer(turn: Turn, dialog: Dialog, text: str) -> tuple[str, K
     return _question(turn.lang, following, dialog.data)
 
 
+async def _typed_confirmation(
+    turn: Turn, dialog: Dialog, text: str
+) -> tuple[str, Keyboard | None]:
+    """"yes" / "oui" registers the held quote, "no" / "non" drops it; anything else asks again."""
+    answer = typed_answers.yes_no(text)
+    if answer == typed_answers.YES:
+        quote = await quotes.confirm_held(turn.session, turn.user, turn.now)
+        if quote is None:
+            return render("quotes/not_available", turn.lang), None
+        return await _saved_text(turn, quote)
+    if answer == typed_answers.NO:
+        await quotes.cancel_dialog(turn.session, turn.user)
+        return render("quotes/cancelled", turn.lang), None
+    draft = quotes.held_draft(dialog)
+    if draft is None:
+        await quotes.cancel_dialog(turn.session, turn.user)
+        return render("quotes/not_available", turn.lang), None
+    text, rows = _confirm_question(
+        turn.lang, draft, str(dialog.data.get("why", "")), turn.user.currency
+    )
+    return render("quotes/confirm_yes_no", turn.lang) + "\n\n" + text, rows
+
+
 async def _finish(turn: Turn, dialog: Dialog, expires_on: date) -> tuple[str, Keyboard | None]:
+    draft = quotes.guided_draft(dialog, expires_on)
+    if draft is not None:
+        why = await quotes.confirmation_needed(turn.session, turn.user, draft, turn.now)
+        if why is not None:
+            await quotes.hold_for_confirmation(turn.session, turn.user, draft, why, turn.now)
+            return _confirm_question(turn.lang, draft, why, turn.user.currency)
     quote = await quotes.finish_guided(turn.session, turn.user, dialog, expires_on, turn.now)
     if quote is None:  # the answers were lost: start over rather than store half a quote
         await quotes.start_guided(turn.session, turn.user, turn.now)
@@ -277,6 +353,13 @@ async def _on_button(turn: Turn, action: str, arg: str) -> _Reply:
         return _Reply(None, *await list_view(turn, int(arg or 0)))
     if action in ("valid", "date", "cancel"):
         return await _on_guided_button(turn, action, arg)
+    if action == "confok":
+        quote = await quotes.confirm_held(turn.session, turn.user, turn.now)
+        if quote is None:
+            return _Reply(toast=label("buttons/quote_stale", lang), drop_keyboard=True)
+        return _Reply(None, *await _saved_text(turn, quote))
+    if action == "closed":
+        return _Reply(None, *await closed_view(turn))
     quote_id, *rest = arg.split("|")
     quote = await quotes.get(turn.session, turn.user, _id(quote_id))
     origin = rest[-1] if rest else ""
@@ -285,17 +368,28 @@ async def _on_button(turn: Turn, action: str, arg: str) -> _Reply:
     if action == "back":
         await quotes.cancel_dialog(turn.session, turn.user)
         return await _back_to(turn, origin, None, quote)
+    if action == "reopen":
+        if not await quotes.reopen(turn.session, turn.user, quote, turn.now):
+            return _Reply(toast=label("buttons/quote_stale", lang))
+        return await _back_to(turn, "l0", render("quotes/reopened", lang, quote=quote))
     if quote.status != QuoteStatus.OPEN:
         return _Reply(toast=label("buttons/quote_closed", lang))
+    if action == "fu":
+        done = await quotes.follow_up(turn.session, turn.user, quote, turn.now)
+        notice = render("quotes/followed_up", lang, quote=quote, again=not done)
+        if origin == REMINDER:
+            text, rows = reminder_view(lang, quote, quotes.local_today(turn.user, turn.now))
+            return _Reply(None, f"{notice}\n\n{text}", rows)
+        return await _back_to(turn, origin, notice)
     if origin == REMINDER and action in ("sign", "lost", "ext"):
         await quotes.note_follow_up(quote, turn.user, turn.now)
     today = quotes.local_today(turn.user, turn.now)
     if action == "sign":
         await quotes.mark_signed(turn.session, turn.user, quote, turn.now)
-        return await _back_to(turn, origin, render("quotes/signed", lang, quote=quote))
+        return await _back_to(turn, origin, render("quotes/signed", lang, quote=quote), quote)
     if action == "lost":
         await quotes.mark_lost(turn.session, turn.user, quote, turn.now)
-        return await _back_to(turn, origin, render("quotes/lost", lang, quote=quote))
+        return await _back_to(turn, origin, render("quotes/lost", lang, quote=quote), quote)
     if action == "ext":
         await quotes.start_extend(turn.session, turn.user, quote, turn.now)
         return _Reply(None, *_extend_question(lang, quote, today, origin))
@@ -338,7 +432,12 @@ async def _back_to(
     if origin.startswith("l"):
         return _Reply(None, *await list_view(turn, int(origin[1:] or 0), notice))
     if notice is not None:
-        return _Reply(None, notice, None)
+        if quote is None:
+            return _Reply(None, notice, None)
+        # Closed from a reminder: one tap takes it back.
+        return _Reply(
+            None, notice, [[_button("reopen", turn.lang, "reopen", f"{quote.id}|l0", n=None)]]
+        )
     if quote is not None and origin == REMINDER and quote.status == QuoteStatus.OPEN:
         return _Reply(
             None, *reminder_view(turn.lang, quote, quotes.local_today(turn.user, turn.now))

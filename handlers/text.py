@@ -12,7 +12,7 @@ from bot.db import users
 from bot.db.models import DialogName
 from bot.i18n import pick_language, render
 from bot.services import checkins, dialogs, edits, onboarding
-from handlers import checkin, coaching, data, goals, planning, preferences, quotes
+from handlers import activity, checkin, coaching, data, goals, planning, preferences, quotes
 from handlers.common import Keyboard, reply, user_turn
 
 MAX_TEXT = 4096
@@ -42,6 +42,10 @@ async def on_text(update: Update, context: BotContext) -> None:
             text, rows, after = await planning.on_typed_answer(update, turn, dialog, typed)
         elif dialog is not None and guided(DialogName.GOAL):
             text, rows = await goals.on_typed_answer(turn, dialog, typed)
+        elif activity.waits_for_pause(dialog, turn.now) and (
+            open_checkin is None or dialog is None or open_checkin.asked_at <= dialog.updated_at
+        ):
+            text, rows = await activity.on_typed_pause(turn, typed)
         elif open_checkin is not None:
             asked = open_checkin.step
             text, rows = await checkin.on_typed_answer(turn, open_checkin, typed)

@@ -50,6 +50,7 @@ class DialogName(StrEnum):
     DIAGNOSE = "diagnose"
     IMPORT = "import"  # /import: waiting for the file, then for Confirm
     FORGET = "forget"  # /forget: waiting for the explicit confirmation
+    PAUSE = "pause"  # a bare /pause: waiting for how long
 
 
 class OutboxStatus(StrEnum):

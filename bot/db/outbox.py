@@ -317,3 +317,17 @@ async def prune(session: AsyncSession, before: datetime, *, limit: int) -> int:
     )
     result = await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(old)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def was_sent(session: AsyncSession, *, user_id: int, key_prefix: str) -> bool:
+    """Whether a message of the user whose key starts with a prefix was already sent."""
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FOLDED]),
+            OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True),
+        )
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none() is not None

@@ -4,7 +4,10 @@ Rules:
 - `/log` takes one or more entries: "<count> <kind>" or "<kind> <count>" or a bare "<count>" (a
   bare count is contacts). Entries may be separated by spaces, punctuation (", ; + / ...") or the
   words "and" / "et": "/log 3 appels, 1 rdv", "/log calls 3 and 2 devis", "/log 5".
-- Kind words are matched without case or accents, singular or plural ("Réunions" = "reunion").
+- Kind words are matched without case or accents, singular or plural ("Réunions" = "reunion"),
+  following the vocabulary of `ActivityKind`: calls, e-mails, visits to someone new are contacts
+  ("appels", "coups de fil"); "relances", "follow-ups" are follow-ups; "rdv", "meetings" are
+  meetings. Qualifiers ("new", "nouveaux") are skipped: "3 new contacts" = 3 contacts.
 - Counts are digits ("12") or the words zero..ten / zéro..dix ("trois", "une"). A check-in answer
   also takes "none" / "aucun" / "rien" for 0. Thousands ("1,000", "1 000", "1.000") are read as
   such, so they are "too_many" rather than silently split; decimals ("2.5", "2,5") are not counts.
@@ -33,10 +36,20 @@ from typing import Literal, cast
 
 
 class ActivityKind(StrEnum):
+    """The vocabulary, defined once (README and /help say the same):
+
+    - contacts:   new contacts, a first touch with someone new (call, e-mail, message, visit);
+    - follow_ups: a follow-up on a quote or a prospect already known ("relance");
+    - meetings:   a meeting or a planned call held with a prospect ("rdv");
+    - proposals:  a quote or proposal sent (each /quote is one, counted once);
+    - deals:      a signed deal (Signed on a quote logs one).
+    """
+
     CONTACTS = "contacts"
     MEETINGS = "meetings"
     PROPOSALS = "proposals"
     DEALS = "deals"
+    FOLLOW_UPS = "follow_ups"
 
 
 MAX_PER_ENTRY = 500
@@ -67,10 +80,15 @@ class ActivityInputError(Exception):
 _KIND_WORDS: dict[ActivityKind, tuple[str, ...]] = {
     ActivityKind.CONTACTS: (
         "contact", "prospect", "call", "appel", "email", "e-mail", "mail", "message", "dm",
-        "linkedin", "relance", "touch", "touches",
+        "linkedin", "touch", "touches", "coup-de-fil", "cold-call", "visit", "visite",
+        "prospection", "phoning",
+    ),
+    ActivityKind.FOLLOW_UPS: (
+        "relance", "follow-up", "followup", "suivi", "rappel", "callback", "call-back",
     ),
     ActivityKind.MEETINGS: (
-        "meeting", "rdv", "rendez-vous", "rendezvous", "reunion", "demo", "visit", "visite",
+        "meeting", "rdv", "rendez-vous", "rendezvous", "reunion", "demo", "entretien",
+        "rencontre", "visio",
     ),
     ActivityKind.PROPOSALS: ("proposal", "quote", "devis", "proposition", "offre", "offer"),
     ActivityKind.DEALS: (
@@ -93,6 +111,10 @@ _NUMBER_WORDS: dict[str, int] = {
 }  # fmt: skip
 _NONE_WORDS = {"none", "nothing", "aucun", "aucune", "rien"}  # 0, for check-in answers only
 _JOIN_WORDS = {"and", "et"}
+# Words that only qualify the kind: "3 new contacts", "2 nouveaux contacts", "1 rdv client".
+_FILLER_WORDS = {
+    "new", "nouveau", "nouveaux", "nouvelle", "nouvelles", "de", "des", "du", "my", "mes",
+}  # fmt: skip
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
 _LETTER = r"(?:[^\W\d_]|[\u0300-\u036f])"  # a letter, or a combining accent left by the user
@@ -112,6 +134,13 @@ _GROUP = re.compile(r"\d{3}")
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})+")
 _COMMAND = re.compile(r"^/log(?:@\w+)?(?=\s|$)", re.IGNORECASE)
 _RENDEZ_VOUS = re.compile(r"\brendez\s+vous\b", re.IGNORECASE)
+# Several-word kinds are joined into one word before tokenizing.
+_PHRASES = (
+    (re.compile(r"\bcoups?\s+de\s+(?:fil|telephone|téléphone)\b", re.IGNORECASE), "coup-de-fil"),
+    (re.compile(r"\bfollow(?:ed)?[\s-]+ups?\b", re.IGNORECASE), "follow-up"),
+    (re.compile(r"\bcold\s+calls?\b", re.IGNORECASE), "cold-call"),
+    (re.compile(r"\bcall\s+backs?\b", re.IGNORECASE), "callback"),
+)
 
 
 _TokenType = Literal["number", "word", "sep", "other"]  # the named groups of _TOKEN but "space"
@@ -245,7 +274,11 @@ def _is_separator(token: _Token) -> bool:
 def parse_log(text: str) -> list[tuple[ActivityKind, int]]:
     """The (kind, count) entries of a /log text, merged per kind in order of first appearance."""
     cleaned = _RENDEZ_VOUS.sub("rendez-vous", _COMMAND.sub("", _clean(text)))
-    tokens = _tokens(cleaned)
+    for phrase, word in _PHRASES:
+        cleaned = phrase.sub(word, cleaned)
+    tokens = [
+        t for t in _tokens(cleaned) if t.type != "word" or _plain(t.text) not in _FILLER_WORDS
+    ]
     totals: dict[ActivityKind, int] = {}
     i = 0
     while i < len(tokens):

@@ -7,6 +7,18 @@ Rules:
 - Questions: new contacts, meetings, proposals, "did your prospecting block happen?", and "why?"
   only when prospecting was low (no new contact, the block did not happen, or under half the
   recent average). "Other" asks for a few words.
+- One source of truth per number: what is already recorded for the day (quotes registered with
+  /quote are proposals, /log entries) is shown with each question, and the answer stored is only
+  what comes on top ("anything more?"). Day totals = check-in answers + recorded entries.
+- Exact counts: buttons 0 1 2 3 4 and "5+", which asks for the number; a typed number is any
+  count 0..MAX_PER_ENTRY. No stored value is a guess.
+- The block question is asked only on a day with a block, after that day's last block has
+  ended, and once: not when the block's own "did it happen?" was already sent; an answer given
+  there is copied (a skipped block's reason too); the check-in's answer closes the block's
+  pending question so it is not sent after.
+  "Why?" is asked once a day: a reason already given (here or on the block) is not asked again.
+- Corrections: a finished check-in of today can be corrected: its answers are cleared and asked
+  again, and the new answers replace the old ones.
 - An answer counts once: a tap on an old keyboard or a double tap finds the question already
   answered and changes nothing. An answer given the next morning counts for the day it asked about.
 - An unanswered check-in gets at most one gentle follow-up, about two hours later, never after
@@ -23,10 +35,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import checkins as queries
 from bot.db import outbox
-from bot.db.models import ActivityEntry, CheckIn, OutboxMessage, User
+from bot.db import planning as plan_queries
+from bot.db.models import ActivityEntry, BlockSession, CheckIn, OutboxMessage, User
 from bot.services import quiet_day, schedule, schedules, streaks
 from bot.services.activity_input import MAX_PER_ENTRY, ActivityKind
 from bot.services.preferences import zone
+from bot.services.quote_input import QuoteInputError, parse_validity
 
 CHECKIN_KIND = schedules.CHECKIN_KIND
 FOLLOW_UP_KIND = "checkin_follow_up"
@@ -50,7 +64,8 @@ class Step(StrEnum):
 
 
 NUMERIC_STEPS = (Step.CONTACTS, Step.MEETINGS, Step.PROPOSALS)
-BUCKETS = ((0, "0"), (1, "1–2"), (3, "3–5"), (6, "6+"))  # stored as the low end: never overstated
+COUNT_BUTTONS = (0, 1, 2, 3, 4)  # exact counts; "5+" (MORE) asks for the number
+MORE = "more"
 
 
 class BlockAnswer(StrEnum):
@@ -93,6 +108,18 @@ class DaySummary:
 
 def local_today(user: User, now: datetime) -> date:
     return schedule.local_date(now, zone(user.timezone))
+
+
+def next_checkin_day(user: User, after: date) -> date | None:
+    """The owner's next check-in day after `after` (skipping a pause), None without check-in days.
+
+    "See you tomorrow" names this day when it is not tomorrow (a Friday for a Monday–Friday owner
+    says Monday)."""
+    for ahead in range(1, 400):
+        day = after + timedelta(days=ahead)
+        if user.checkin_days >> day.weekday() & 1 and not is_paused(user, day):
+            return day
+    return None
 
 
 def is_paused(user: User, day: date) -> bool:
@@ -185,7 +212,7 @@ async def start_now(session: AsyncSession, user: User, now: datetime) -> CheckIn
 async def open_for_typing(session: AsyncSession, user: User, now: datetime) -> CheckIn | None:
     """The check-in a typed answer goes to: recent, unfinished, on a question that takes text."""
     checkin = await queries.latest_open(session, user.id, now - OPEN_FOR)
-    if checkin is None or checkin.step not in (*NUMERIC_STEPS, Step.REASON_TEXT):
+    if checkin is None or checkin.step == Step.DONE:
         return None
     return checkin
 
@@ -203,11 +230,12 @@ async def answer(
         setattr(checkin, step.value, int(value))
     elif step == Step.BLOCK:
         checkin.block_done = str(value)
+        await _close_block_question(session, user, checkin, now)
     elif step == Step.REASON:
         checkin.reason = str(value)
     elif step == Step.REASON_TEXT:
         checkin.reason_text = str(value).strip()[:MAX_REASON_LENGTH]
-    checkin.step = await _next_step(session, user, checkin)
+    checkin.step = await _next_step(session, user, checkin, now)
     if checkin.step == Step.DONE:
         checkin.completed_at = now
         await outbox.cancel(session, user_id=user.id, kinds=[FOLLOW_UP_KIND])
@@ -225,26 +253,110 @@ def _valid(step: Step, value: int | str) -> bool:
     return step == Step.REASON_TEXT and isinstance(value, str) and bool(value.strip())
 
 
-async def _next_step(session: AsyncSession, user: User, checkin: CheckIn) -> Step:
+async def answer_typed_reason(
+    session: AsyncSession, user: User, day: date, code: str, text: str | None, now: datetime
+) -> Answer:
+    """A reason typed in words: its code, and the words themselves when no code fits ("other")."""
+    checkin = await queries.get(session, user.id, day)
+    if checkin is None or checkin.step != Step.REASON:
+        return Answer(Outcome.STALE, checkin)
+    if code not in Reason.__members__.values() or (code == Reason.OTHER and not text):
+        return Answer(Outcome.INVALID, checkin)
+    checkin.reason = code
+    if text:
+        checkin.reason_text = text.strip()[:MAX_REASON_LENGTH]
+    checkin.step = Step.DONE  # the words are the reason: "other" needs no second question
+    checkin.completed_at = now
+    await outbox.cancel(session, user_id=user.id, kinds=[FOLLOW_UP_KIND])
+    await session.flush()
+    return Answer(Outcome.STORED, checkin)
+
+
+async def _next_step(session: AsyncSession, user: User, checkin: CheckIn, now: datetime) -> Step:
     order = {
         Step.CONTACTS: Step.MEETINGS,
         Step.MEETINGS: Step.PROPOSALS,
-        Step.PROPOSALS: Step.BLOCK,
     }
     current = Step(checkin.step)
     if current in order:
         return order[current]
+    if current == Step.PROPOSALS:
+        if await _block_to_ask(session, user, checkin, now):
+            return Step.BLOCK
+        current = Step.BLOCK  # no block question today: on to "why?" if it is needed
     if current == Step.BLOCK:
+        if checkin.reason is not None:
+            return Step.DONE  # the reason was already given (on the block's own question)
         averages = await _averages(session, user.id, checkin.local_date)
-        return Step.REASON if prospecting_was_low(checkin, averages[0]) else Step.DONE
+        logged = (await recorded(session, user, checkin.local_date)).get("contacts", 0)
+        low = prospecting_was_low(checkin, averages[0], logged)
+        return Step.REASON if low else Step.DONE
     if current == Step.REASON and checkin.reason == Reason.OTHER:
         return Step.REASON_TEXT
     return Step.DONE
 
 
-def prospecting_was_low(checkin: CheckIn, average_contacts: float | None) -> bool:
-    """No new contact, a skipped block, or under half the owner's own recent average."""
-    contacts = checkin.contacts or 0
+_FROM_BLOCK = {"done": BlockAnswer.YES, "skipped": BlockAnswer.NO}
+
+
+async def _day_occurrences(
+    session: AsyncSession, user: User, day: date
+) -> tuple[list[BlockSession], bool, datetime | None]:
+    """The day's block occurrences, whether the day has a block, and when its last block ends."""
+    blocks = [b for b in await plan_queries.blocks(session, user.id) if b.weekday == day.weekday()]
+    occurrences = await plan_queries.sessions_between(session, user.id, day, day)
+    if not blocks and not occurrences:
+        return occurrences, False, None
+    tz = zone(user.timezone)
+    ends = [
+        schedule.local_moment(day, b.start_time, tz) + timedelta(minutes=b.duration_minutes)
+        for b in blocks
+    ]
+    return occurrences, True, max(ends) if ends else None
+
+
+async def _block_to_ask(session: AsyncSession, user: User, checkin: CheckIn, now: datetime) -> bool:
+    """Whether the check-in asks about the block; copies an answer the block already got."""
+    occurrences, has_block, ends_at = await _day_occurrences(session, user, checkin.local_date)
+    if not has_block:
+        return False
+    answered = [o for o in occurrences if o.status in _FROM_BLOCK]
+    if answered:
+        last = answered[-1]
+        checkin.block_done = _FROM_BLOCK[last.status]
+        if last.reason is not None and checkin.reason is None:
+            checkin.reason = last.reason
+        return False
+    if any(o.status == "moved" for o in occurrences):
+        return False  # moved to another day: that day's question asks about it
+    day_key = f"plan_end:{user.id}:{checkin.local_date.isoformat()}:"
+    if await outbox.was_sent(session, user_id=user.id, key_prefix=day_key):
+        return False  # the block's own message asked it already: asked once
+    return ends_at is None or now >= ends_at  # during (or before) the block: its own ping asks
+
+
+async def _close_block_question(
+    session: AsyncSession, user: User, checkin: CheckIn, now: datetime
+) -> None:
+    """The check-in answered the block question: the block's own question is not asked again."""
+    status = {BlockAnswer.YES: "done", BlockAnswer.NO: "skipped"}.get(
+        BlockAnswer(checkin.block_done or BlockAnswer.NO_PLAN)
+    )
+    for occurrence in await plan_queries.sessions_between(
+        session, user.id, checkin.local_date, checkin.local_date
+    ):
+        if occurrence.status == "pending" and status is not None:
+            occurrence.status, occurrence.answered_at = status, now
+        key = f"plan_end:{user.id}:{occurrence.local_date.isoformat()}:"
+        await outbox.cancel(session, user_id=user.id, key_prefix=key)
+
+
+def prospecting_was_low(
+    checkin: CheckIn, average_contacts: float | None, recorded_contacts: int = 0
+) -> bool:
+    """No new contact, a skipped block, or under half the owner's own recent average (the day's
+    contacts are the check-in's answer plus what /log already recorded)."""
+    contacts = (checkin.contacts or 0) + recorded_contacts
     if contacts == 0 or checkin.block_done == BlockAnswer.NO:
         return True
     return (
@@ -269,6 +381,26 @@ async def _averages(
         return (from_checkins + from_log) / len(answered)
 
     return mean("contacts"), mean("meetings"), mean("proposals")
+
+
+async def recorded(session: AsyncSession, user: User, day: date) -> dict[str, int]:
+    """What is already recorded for a day outside the check-in (quotes, /log), per kind."""
+    totals = await queries.activity_totals(session, user.id, day, day)
+    return {kind: n for (_, kind), n in totals.items()}
+
+
+async def correct(session: AsyncSession, user: User, now: datetime) -> CheckIn | None:
+    """Reopen today's finished check-in: its answers are asked again and replaced.
+
+    None when there is nothing to correct (no check-in today, or one still being answered)."""
+    checkin = await queries.get(session, user.id, local_today(user, now))
+    if checkin is None or checkin.completed_at is None:
+        return None
+    checkin.contacts = checkin.meetings = checkin.proposals = None
+    checkin.block_done = checkin.reason = checkin.reason_text = None
+    checkin.step, checkin.completed_at = Step.CONTACTS, None
+    await session.flush()
+    return checkin
 
 
 async def summary(session: AsyncSession, user: User, day: date, now: datetime) -> DaySummary:
@@ -320,6 +452,37 @@ async def pause(session: AsyncSession, user: User, days: int, now: datetime) -> 
     user.updated_at = now
     await schedules.sync(session, user, now)
     return user.paused_until
+
+
+PAUSE_CHOICES = (3, 7, 14, 28)
+MAX_PAUSE_DAYS = 365
+
+
+def pause_end(text: str, today: date) -> date:
+    """The last paused day for what the owner typed, read like a quote's validity.
+
+    A duration ("2 weeks", "10", "3 semaines", "tomorrow") is that many days from today, today
+    included (back on the day it names); a date ("until Jan 5", "jusqu'au 5 janvier",
+    "vendredi") is paused through that day. Raises QuoteInputError when unreadable."""
+    end = parse_validity(text, today)
+    # A duration moves with today; a date does not: that tells them apart without a grammar.
+    relative = parse_validity(text, today + timedelta(days=1)) == end + timedelta(days=1)
+    last = end - timedelta(days=1) if relative else end
+    if last < today:
+        raise QuoteInputError("expiry_in_past", {"date": end.isoformat()})
+    if (last - today).days + 1 > MAX_PAUSE_DAYS:
+        raise QuoteInputError("validity_too_long", {"max_days": str(MAX_PAUSE_DAYS)})
+    return last
+
+
+async def pause_through(
+    session: AsyncSession, user: User, last_day: date, now: datetime
+) -> date | None:
+    """No check-ins up to `last_day` included; returns the local day they resume (None: never)."""
+    user.paused_until = last_day
+    user.updated_at = now
+    due = (await schedules.sync(session, user, now)).next_checkin
+    return schedule.local_date(due, zone(user.timezone)) if due is not None else None
 
 
 async def resume(session: AsyncSession, user: User, now: datetime) -> datetime | None:

@@ -44,6 +44,8 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 CSV_COLUMNS = ("date", "contacts", "meetings", "proposals", "deals", "plan_block_done", "reason")
 KINDS = ("contacts", "meetings", "proposals", "deals")
 CHECKIN_KINDS = ("contacts", "meetings", "proposals")
+# Activity entries in the JSON: the CSV kinds plus follow-ups (not a CSV column, kept as is).
+ACTIVITY_KINDS = (*KINDS, "follow_ups")
 BLOCK_ANSWERS = ("yes", "no", "no_plan")
 REASONS = ("busy", "pipeline_full", "no_time_set_aside", "no_need", "other")
 DIAGNOSIS_TYPES = ("unaware", "intentional", "comfortable", "on_track", "not_enough_data")
@@ -1083,7 +1085,9 @@ def _read_activity(r: _JsonReader, doc: Mapping[str, Any]) -> list[ActivityRecor
     for path, item in r.items(doc, ("activity",)):
         values = {
             "date": r.field(item, path, "date", lambda v: _date_value(v, today=r.today)),
-            "kind": r.field(item, path, "kind", lambda v: _choice(v, KINDS, optional=False)),
+            "kind": r.field(
+                item, path, "kind", lambda v: _choice(v, ACTIVITY_KINDS, optional=False)
+            ),
             "count": r.field(item, path, "count", lambda v: _whole(v, maximum=MAX_DAILY)),
             "source": r.field(item, path, "source", _token),
             "logged_at": r.field(item, path, "logged_at", lambda v: _moment_value(v, now=r.now)),

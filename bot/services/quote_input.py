@@ -31,7 +31,10 @@ Ambiguity rules:
   ``yyyy/mm/dd`` date is year first. Two-digit years are 20yy.
 - A date without a year that is already past this year means next year; ``le 15``/``the 15th``
   means the next 15th (this month or the next).
-- One line: a client that contains digits must be quoted; otherwise the client is the words
+- One line: a client may start with digits when a word follows them (``3M Company 5000 30d``,
+  ``7 Eleven 300``): a line that would have no client is read again with the leading tokens up
+  to the next amount as the client, and kept when that reading is a whole valid quote. Other
+  clients that contain digits must be quoted; otherwise the client is the words
   before the first token that starts with a digit (or a currency symbol then a digit; a lone
   currency symbol just before a number belongs to the amount). After the amount, a token made
   of exactly three digits continues the amount (``Martin 800 100`` is 800100: write
@@ -563,7 +566,16 @@ def parse_quote_line(text: str, today: date) -> QuoteDraft:
     """Return the quote typed on one line; errors come in the order client, amount, validity."""
     if len(text) > MAX_INPUT_LENGTH:
         _refuse_long_line(text)
-    client_text, amount_text, validity_text = _split_line(_collapse(text))
+    line = _collapse(text)
+    client_text, amount_text, validity_text = _split_line(line)
+    if not client_text and amount_text:
+        leading = _digit_client_draft(line, today)
+        if leading is not None:
+            return leading
+    return _draft(client_text, amount_text, validity_text, today)
+
+
+def _draft(client_text: str, amount_text: str, validity_text: str, today: date) -> QuoteDraft:
     client = parse_client(client_text)
     if not amount_text:
         raise QuoteInputError("no_amount")
@@ -574,6 +586,25 @@ def parse_quote_line(text: str, today: date) -> QuoteDraft:
         today = date(today.year, today.month, today.day)
         expires_on = today + timedelta(days=DEFAULT_VALIDITY_DAYS)
     return QuoteDraft(client=client, amount=amount, currency=currency, expires_on=expires_on)
+
+
+def _digit_client_draft(line: str, today: date) -> QuoteDraft | None:
+    """The quote read with a client starting with digits ("3M Company 5000"), if it is one."""
+    tokens = line.split(" ")
+    for index in range(1, len(tokens)):
+        if not _amount_starts(tokens, index):
+            continue
+        if not any(token[:1].isalpha() for token in tokens[:index]):
+            return None  # "5000 30d": digits only, no name
+        rest = tokens[index:]
+        count = _amount_token_count(rest)
+        try:
+            return _draft(
+                " ".join(tokens[:index]), " ".join(rest[:count]), " ".join(rest[count:]), today
+            )
+        except QuoteInputError:
+            return None
+    return None
 
 
 def _refuse_long_line(text: str) -> NoReturn:

@@ -23,6 +23,17 @@ Rules:
   counted lost); one more than `LATE_LIMIT` late before expiry is dropped.
 - Signed logs one deal for the owner's local day (`ActivityEntry` kind "deals", source "quote").
   A tap on a reminder's button marks the quote followed up (`followed_up_on`, local date).
+- A registered quote *is* a proposal sent that day: registering logs one "proposals" entry
+  (source "quote") for the owner's local day, so the check-in, /stats, the export and the
+  coaching count it once; deleting the quote (typed by mistake) takes that entry back.
+- "📞 Followed up" (on a reminder or in /quotes) sets `followed_up_on` and logs one "follow_ups"
+  entry (source "quote"), once a day per quote.
+- A closed quote (signed or lost) can be reopened: it is open again, a deal logged by Signed is
+  taken back, and its reminders are planned again from its expiry (`schedule_reminders`).
+- Before registering, a quote asks for a confirmation when it repeats one registered in the last
+  `DUPLICATE_DAYS` days (same client, case and spaces aside, and same amount and currency), or
+  when its amount is above `AMOUNT_CEILING` or over `UNUSUAL_FACTOR` times the owner's usual
+  (median of their quotes in that currency, once they have `USUAL_MIN_QUOTES`).
 - Money is summed per currency (never EUR + USD). "Signed this month" is the owner's local
   calendar month. The win rate is signed / (signed + lost) over every closed quote, counted-lost
   ones included; None before any quote is closed.
@@ -33,6 +44,7 @@ Rules:
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -66,7 +78,12 @@ DIALOG_TTL = GUIDED_TTL
 VALIDITY_CHOICES = (15, 30, 45, 60)
 EXTEND_CHOICES = (15, 30)
 PAGE_SIZE = 5
-DEAL_SOURCE = "quote"
+QUOTE_SOURCE = "quote"  # activity entries a quote logs itself (proposal, follow-up, deal)
+DUPLICATE_DAYS = 7
+AMOUNT_CEILING = Decimal(1_000_000)  # above this, one confirmation (a typo is likelier)
+UNUSUAL_FACTOR = 10
+USUAL_MIN_QUOTES = 3
+REOPEN_DAYS = 30  # closed quotes offered for reopening in /quotes
 
 
 class Which(StrEnum):
@@ -88,6 +105,7 @@ class QuoteStep(StrEnum):
     AMOUNT = "amount"
     VALIDITY = "validity"
     EXTEND = "extend"
+    CONFIRM = "confirm"  # a duplicate or unusual amount waits for "register it anyway"
 
 
 class Reminder(NamedTuple):
@@ -288,9 +306,90 @@ async def register(session: AsyncSession, user: User, draft: QuoteDraft, now: da
         updated_at=now,
     )
     session.add(quote)
+    _log(session, user, today, ActivityKind.PROPOSALS, now)
     await session.flush()
     await schedule_reminders(session, user, quote, now)
     return quote
+
+
+def _log(session: AsyncSession, user: User, day: date, kind: ActivityKind, now: datetime) -> None:
+    session.add(
+        ActivityEntry(
+            user_id=user.id,
+            local_date=day,
+            kind=kind,
+            count=1,
+            source=QUOTE_SOURCE,
+            created_at=now,
+        )
+    )
+
+
+async def confirmation_needed(
+    session: AsyncSession, user: User, draft: QuoteDraft, now: datetime
+) -> str | None:
+    """Why this quote asks "register it?" first: "duplicate", "ceiling", "unusual", or None."""
+    currency = draft.currency or user.currency
+    today = local_today(user, now)
+    recent = await queries.sent_since(session, user.id, today - timedelta(days=DUPLICATE_DAYS))
+    name = " ".join(draft.client.casefold().split())
+    for quote in recent:
+        same_client = " ".join(quote.client.casefold().split()) == name
+        if same_client and quote.amount == draft.amount and quote.currency == currency:
+            return "duplicate"
+    if draft.amount > AMOUNT_CEILING:
+        return "ceiling"
+    amounts = sorted(await queries.amounts(session, user.id, currency))
+    if len(amounts) >= USUAL_MIN_QUOTES:
+        usual = amounts[len(amounts) // 2]
+        if draft.amount > usual * UNUSUAL_FACTOR:
+            return "unusual"
+    return None
+
+
+async def hold_for_confirmation(
+    session: AsyncSession, user: User, draft: QuoteDraft, why: str, now: datetime
+) -> None:
+    """Keep the checked quote in the dialog until the owner confirms or cancels."""
+    data = {
+        "client": draft.client,
+        "amount": str(draft.amount),
+        "currency": draft.currency or user.currency,
+        "expires_on": draft.expires_on.isoformat(),
+        "why": why,
+    }
+    await users.set_dialog(session, user, DialogName.QUOTE, QuoteStep.CONFIRM, now, data=data)
+
+
+def held_draft(dialog: Dialog) -> QuoteDraft | None:
+    """The quote waiting for confirmation in the dialog; None when its data is unreadable."""
+    try:
+        return QuoteDraft(
+            client=str(dialog.data["client"]),
+            amount=Decimal(str(dialog.data["amount"])),
+            currency=str(dialog.data["currency"]),
+            expires_on=date.fromisoformat(str(dialog.data["expires_on"])),
+        )
+    except (KeyError, ValueError, ArithmeticError):
+        return None
+
+
+async def recently_closed(session: AsyncSession, user: User, now: datetime) -> list[Quote]:
+    """Quotes signed or lost in the last REOPEN_DAYS days (at most PAGE_SIZE), to reopen."""
+    first = local_today(user, now) - timedelta(days=REOPEN_DAYS)
+    return (await queries.closed_since(session, user.id, first))[:PAGE_SIZE]
+
+
+async def confirm_held(session: AsyncSession, user: User, now: datetime) -> Quote | None:
+    """Register the quote held for confirmation; None when there is none (already done)."""
+    dialog = await open_dialog(session, user, now)
+    if dialog is None or dialog.step != QuoteStep.CONFIRM:
+        return None
+    await users.clear_dialog(session, user)
+    draft = held_draft(dialog)
+    if draft is None or draft.expires_on < local_today(user, now):
+        return None  # confirmed too late: the quote would be born expired
+    return await register(session, user, draft, now)
 
 
 async def get(session: AsyncSession, user: User, quote_id: int) -> Quote | None:
@@ -302,6 +401,53 @@ async def note_follow_up(quote: Quote, user: User, now: datetime) -> None:
     """The owner acted on a reminder about this quote today."""
     quote.followed_up_on = local_today(user, now)
     quote.updated_at = now
+
+
+async def follow_up(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
+    """"📞 Followed up": the quote's follow-up date and one follow-up for today (once a day)."""
+    today = local_today(user, now)
+    if quote.followed_up_on == today:
+        return False
+    await note_follow_up(quote, user, now)
+    _log(session, user, today, ActivityKind.FOLLOW_UPS, now)
+    await session.flush()
+    return True
+
+
+async def named_in(
+    session: AsyncSession, user: User, text: str, now: datetime
+) -> tuple[Quote | None, str]:
+    """The open quote whose client a /log text names ("1 relance Dupont SARL"), as whole words,
+    longest name first, and the text without that name; (None, text) when none is named."""
+    waiting = await queries.open_since(session, user.id, lost_cutoff(local_today(user, now)))
+    for quote in sorted(waiting, key=lambda q: -len(q.client)):
+        name = " ".join(quote.client.split())
+        if not name:
+            continue
+        found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE)
+        if found is not None:
+            return quote, (text[: found.start()] + " " + text[found.end() :]).strip()
+    return None, text
+
+
+async def only_open(session: AsyncSession, user: User, now: datetime) -> Quote | None:
+    """The owner's one open quote, when there is exactly one (a follow-up is obviously on it)."""
+    waiting = await queries.open_since(session, user.id, local_today(user, now))
+    return waiting[0] if len(waiting) == 1 else None
+
+
+async def reopen(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
+    """A signed or lost quote open again, its deal taken back and its reminders planned again."""
+    if quote.status == QuoteStatus.OPEN:
+        return False
+    if quote.status == QuoteStatus.SIGNED and quote.closed_on is not None:
+        await queries.remove_one_entry(
+            session, user.id, quote.closed_on, ActivityKind.DEALS, QUOTE_SOURCE
+        )
+    quote.status, quote.closed_on, quote.updated_at = QuoteStatus.OPEN, None, now
+    await session.flush()
+    await schedule_reminders(session, user, quote, now, catch_up=False)
+    return True
 
 
 async def mark_signed(session: AsyncSession, user: User, quote: Quote, now: datetime) -> bool:
@@ -316,7 +462,7 @@ async def mark_signed(session: AsyncSession, user: User, quote: Quote, now: date
             local_date=today,
             kind=ActivityKind.DEALS,
             count=1,
-            source=DEAL_SOURCE,
+            source=QUOTE_SOURCE,
             created_at=now,
         )
     )
@@ -361,8 +507,11 @@ async def extend(
 
 
 async def delete(session: AsyncSession, user: User, quote: Quote) -> None:
-    """Forget a quote (typed by mistake) and its pending reminders."""
+    """Forget a quote (typed by mistake), the proposal it counted and its pending reminders."""
     await outbox.cancel(session, user_id=user.id, key_prefix=key_prefix(quote.id))
+    await queries.remove_one_entry(
+        session, user.id, quote.sent_on, ActivityKind.PROPOSALS, QUOTE_SOURCE
+    )
     await session.delete(quote)
     await session.flush()
 

@@ -58,19 +58,22 @@ async def test_checkin_arrives_at_local_time_and_taps_are_stored(
     await bot.tick()
     asked = await user.next_message(timeout=5)
     assert "point du jour" in asked["text"] and "nouveaux contacts" in asked["text"]
-    assert button_texts(user, asked)[:4] == ["0", "1–2", "3–5", "6+"]
+    # Exact counts in one tap (issue 12): no range, no guess.
+    assert button_texts(user, asked)[:6] == ["0", "1", "2", "3", "4", "5+"]
 
-    await tap(user, sandbox, "3–5")
-    await tap(user, sandbox, "1–2")
     await tap(user, sandbox, "0")
-    reason = await tap(user, sandbox, "❌ Non")  # the block did not happen: ask why
-    assert "freiné" in reason["text"]
+    await tap(user, sandbox, "1")
+    # No prospecting block on this day: no block question; no new contact: ask why.
+    reason = await tap(user, sandbox, "0")
+    assert "freiné" in reason["text"] and "créneau" not in reason["text"]
     summary = await tap(user, sandbox, "Je n'ai pas bloqué de temps")
     assert "Merci" in summary["text"] and "Série" in summary["text"]
+    # A Friday for a Monday-to-Friday owner: the next check-in is named, not "tomorrow".
+    assert "demain" not in summary["text"] and "lundi" in summary["text"]
 
     [checkin] = await checkins_of(engine, 201)
-    assert (checkin.contacts, checkin.meetings, checkin.proposals) == (3, 1, 0)
-    assert (checkin.block_done, checkin.reason) == ("no", "no_time_set_aside")
+    assert (checkin.contacts, checkin.meetings, checkin.proposals) == (0, 1, 0)
+    assert (checkin.block_done, checkin.reason) == (None, "no_time_set_aside")
     assert checkin.local_date == date(2026, 11, 27) and checkin.completed_at is not None
 
     # The next check-in is Monday 09:00 Paris (weekend skipped).
@@ -91,10 +94,11 @@ async def test_good_prospecting_skips_the_why_question(
     user = sandbox.user(202, first_name="Sam", language_code="en")
     await onboard(user, sandbox, engine, zone="London")
     await say(user, sandbox, "/checkin")
-    await tap(user, sandbox, "6+")
+    exact = await tap(user, sandbox, "5+")  # asks for the number; nothing stored yet
+    assert "exact number" in exact["text"]
+    await say(user, sandbox, "6")
     await tap(user, sandbox, "0")
-    await tap(user, sandbox, "0")
-    summary = await tap(user, sandbox, "✅ Yes")
+    summary = await tap(user, sandbox, "0")  # no block planned: no block question
     assert "Thanks" in summary["text"]
     [checkin] = await checkins_of(engine, 202)
     assert checkin.reason is None and checkin.contacts == 6
@@ -106,7 +110,7 @@ async def test_double_tap_and_old_keyboards_count_once(
     user = sandbox.user(203, first_name="Lee", language_code="en")
     await onboard(user, sandbox, engine, zone="London")
     question = await say(user, sandbox, "/checkin")
-    data = next(d for row in user.buttons(question) for t, d in row if t == "3–5")
+    data = next(d for row in user.buttons(question) for t, d in row if t == "3")
     await user.press(question, data)
     await user.press(question, data)  # a double tap replays the same payload
     await sandbox.wait_idle(timeout=5)
@@ -124,7 +128,7 @@ async def test_typed_numbers_bad_input_and_restart_mid_checkin(
     await say(user, sandbox, "/checkin")
     for bad in ("-3", "lots", "10000", "x" * 5000):
         reask = await say(user, sandbox, bad)
-        assert "🤔" in reask["text"] and "new prospects" in reask["text"]
+        assert "🤔" in reask["text"] and "new contacts" in reask["text"]
     [checkin] = await checkins_of(engine, 204)
     assert checkin.contacts is None  # nothing stored from bad input
 
@@ -148,9 +152,9 @@ async def test_answer_the_next_morning_counts_for_the_day_asked(
     bot.clock.set(datetime(2026, 11, 27, 16, 30, 1, tzinfo=UTC))
     await bot.tick()
     asked = user.last_message
-    assert asked is not None and "new prospects" in asked["text"]
+    assert asked is not None and "new contacts" in asked["text"]
     bot.clock.set(datetime(2026, 11, 28, 7, 0, tzinfo=UTC))  # Saturday morning
-    later = await tap(user, sandbox, "1–2", message=asked)
+    later = await tap(user, sandbox, "1", message=asked)
     assert "for Friday" in later["text"]  # it names the day it asks about
     [checkin] = await checkins_of(engine, 205)
     assert checkin.local_date == date(2026, 11, 27) and checkin.contacts == 1
@@ -252,9 +256,11 @@ async def test_pause_and_resume(bot: Bot, sandbox: BotApiSandbox, engine: AsyncE
     bot.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
     user = sandbox.user(209, first_name="Zoé", language_code="fr")
     await onboard(user, sandbox, engine, zone="Paris")
-    assert "Indiquez le nombre de jours" in (await say(user, sandbox, "/pause demain"))["text"]
+    refused = await say(user, sandbox, "/pause bientôt")
+    assert "pas compris la durée" in refused["text"]
     paused = await say(user, sandbox, "/pause 10")
     assert "en pause jusqu'au" in paused["text"] and "6 décembre 2026" in paused["text"]
+    assert "reprennent le lundi 7 décembre 2026" in paused["text"]
     async with engine.connect() as conn:
         due = (
             await conn.execute(
@@ -300,5 +306,5 @@ async def test_a_send_whose_answer_never_comes_is_retried_once_and_flagged(
             )
         ).one()
     assert row.attempts == 2 and (row.last_error or "").startswith("possibly duplicated")
-    asked = [m for m in user.messages if "new prospects" in (m.get("text") or "")]
+    asked = [m for m in user.messages if "new contacts" in (m.get("text") or "")]
     assert len(asked) == 2  # the owner may see it twice; never three times

@@ -148,11 +148,9 @@ async def busy_owner(
     for day in (1, 0):
         bot.clock.set(FRIDAY_MORNING - timedelta(days=day) + timedelta(hours=2))
         await say(user, sandbox, "/point")
-        await tap(user, sandbox, "3–5")
-        await tap(user, sandbox, "1–2")
-        await tap(user, sandbox, "0")
-        await tap(user, sandbox, "❌ Non")
-        await tap(user, sandbox, "Je n'ai pas bloqué de temps")
+        await tap(user, sandbox, "3")
+        await tap(user, sandbox, "1")
+        await tap(user, sandbox, "0")  # no plan yet: no block question, and 3 contacts is fine
     await say(user, sandbox, "/noter 2 appels")
     await say(user, sandbox, '/devis "Zyx Secret & <Fils>" 98 765 € 30j')
     await say(user, sandbox, "/devis Bêta 1 200 € 15j")
@@ -192,8 +190,9 @@ async def test_export_then_import_into_a_fresh_user_gives_the_same_data_back(
     rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
     assert tuple(rows[0]) == data_format.CSV_COLUMNS
     assert rows[1:] == [
-        ["2026-11-26", "3", "1", "0", "0", "no", "no_time_set_aside"],
-        ["2026-11-27", "5", "1", "0", "1", "no", "no_time_set_aside"],  # + /log 2, 1 signed
+        ["2026-11-26", "3", "1", "0", "0", "", ""],  # no block planned yet: not asked
+        # + /log 2 calls; the two /devis are the day's 2 proposals (counted once); 1 signed
+        ["2026-11-27", "5", "1", "2", "1", "", ""],
     ]
 
     # Sam never used the bot: the import sets him up with Camille's settings (French).

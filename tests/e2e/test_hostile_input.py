@@ -38,7 +38,16 @@ from bot.db import privacy as privacy_queries
 from bot.db.models import CheckIn, Dialog, User
 from bot.sandbox import BotApiSandbox
 from bot.sandbox.html_entities import utf16_len
-from bot.services import activity_input, goals, planning, preferences, privacy, quote_input
+from bot.services import (
+    activity_input,
+    checkins,
+    goals,
+    planning,
+    preferences,
+    privacy,
+    quote_input,
+    typed_answers,
+)
 from bot.services.data_format import CSV_COLUMNS, ImportRefused
 from handlers import all_handlers
 from handlers.help import COMMANDS
@@ -354,9 +363,15 @@ SETUPS: dict[str, list[Step]] = {
     "checkin:contacts": [*ONBOARDED, say("/checkin")],
     "checkin:meetings": [*ONBOARDED, say("/checkin"), say("0")],
     "checkin:proposals": [*ONBOARDED, say("/checkin"), say("0"), say("0")],
+    # No block planned: no block question (issue 12); no contact: "why?" comes next.
+    "checkin:reason": [*ONBOARDED, say("/checkin"), say("0"), say("0"), say("0")],
     "checkin:reason_text": [
-        *ONBOARDED, say("/checkin"), say("0"), say("0"), say("0"), tap("ci:block:", "|no"),
-        tap("ci:reason:", "|other"),
+        *ONBOARDED, say("/checkin"), say("0"), say("0"), say("0"), tap("ci:reason:", "|other"),
+    ],
+    # A block every day, over long before the check-in: the block question is asked.
+    "checkin:block": [
+        *ONBOARDED, say("/plan mon-sun 0:00-0:15"), say("/checkin"), say("3"), say("0"),
+        say("0"),
     ],
     "quote:client": [*ONBOARDED, say("/quote")],
     "quote:amount": [*ONBOARDED, say("/quote"), say("Acme")],
@@ -407,6 +422,8 @@ ORACLES: dict[str, Oracle] = {
         for step in ("contacts", "meetings", "proposals")
     },
     "checkin:reason_text": lambda h, p, t: not t.strip(),
+    "checkin:block": lambda h, p, t: typed_answers.block_answer(t) is None,
+    "checkin:reason": lambda h, p, t: typed_answers.reason(t) is None,
     "quote:client": refuses(quote_input.parse_client, quote_input.QuoteInputError),
     "quote:amount": refuses(quote_input.parse_amount, quote_input.QuoteInputError),
     "quote:validity": lambda h, p, t: refuses(
@@ -456,10 +473,9 @@ def command_oracle(name: str, args: str) -> Callable[[Harness, Persona], bool] |
             h, p, " ".join(args.split())
         )
     if name == "pause":
-        words = args.split()
-        return lambda h, p: (
-            not (len(words) == 1 and words[0].isdecimal() and 1 <= int(words[0]) <= 365)
-        )
+        return lambda h, p: refuses(
+            lambda t: checkins.pause_end(t, h.today(p)), quote_input.QuoteInputError
+        )(h, p, " ".join(args.split()))
     if name in ("quote", "devis"):
         return lambda h, p: refuses(
             lambda t: quote_input.parse_quote_line(t, h.today(p)), quote_input.QuoteInputError

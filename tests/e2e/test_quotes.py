@@ -213,7 +213,7 @@ async def test_quotes_list_pages_and_buttons_in_french(
     assert (
         f"Devis en cours{NBSP}: 20{NNBSP}000,00{NBSP}€ · 7{NNBSP}000,00{NBSP}$US (6 devis" in text
     )
-    assert button_texts(camille, listed)[:4] == ["✅ 1", "❌ 1", "⏳ 1", "🗑 1"]
+    assert button_texts(camille, listed)[:5] == ["📞 1", "✅ 1", "❌ 1", "⏳ 1", "🗑 1"]
     assert button_texts(camille, listed)[-1] == "Suivants ›"
 
     page_2 = await tap(camille, sandbox, "Suivants ›")
@@ -274,7 +274,7 @@ async def test_reminders_7_and_2_days_before_and_signed_cancels_the_rest(
     assert "Dupont SARL</b>" not in d7["text"]  # rendered, not escaped twice
     assert f"Dupont SARL, 4{NNBSP}500,00{NBSP}€, expire dans 7 jours" in d7["text"]
     assert f"Une relance aujourd'hui{NBSP}?" in d7["text"]
-    assert button_texts(camille, d7) == ["✅ Signé", "❌ Perdu", "⏳ Prolonger"]
+    assert button_texts(camille, d7) == ["📞 Relancé", "✅ Signé", "❌ Perdu", "⏳ Prolonger"]
 
     two_days = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
     assert await tick_at(bot, two_days - timedelta(seconds=1), camille) is None
@@ -282,7 +282,7 @@ async def test_reminders_7_and_2_days_before_and_signed_cancels_the_rest(
     assert d2 is not None and "expire dans 2 jours" in d2["text"]
 
     signed = await tap(camille, sandbox, "✅ Signé", message=d2)
-    assert "Bravo" in signed["text"] and button_texts(camille, signed) == []
+    assert "Bravo" in signed["text"] and button_texts(camille, signed) == ["↩️ Rouvrir"]
     [quote] = await quotes_of(engine, 331)
     assert (quote.status, quote.closed_on) == (QuoteStatus.SIGNED, date(2026, 12, 15))
     assert quote.followed_up_on == date(2026, 12, 15)

@@ -41,21 +41,27 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "totals": {"contacts": 500, "deals": 2},
     },
     "activity/pause_invalid": {"max_days": 365},
-    "activity/paused": {"until": date(2026, 12, 31), "days": 7},
+    "activity/paused": {"until": date(2026, 12, 31), "resume_on": date(2027, 1, 4)},
+    "activity/pause_ask": {},
+    "checkin/ask_exact": {},
+    "checkin/correcting": {},
+    "checkin/invalid_choice": {"step": "block"},
     "activity/resumed": {"was_paused": True, "next_checkin": NOW},
     "checkin/already_done": {},
     "checkin/ask_block": {"day": date(2026, 12, 30)},
-    "checkin/ask_contacts": {"day": date(2026, 12, 30)},
+    "checkin/ask_contacts": {"day": date(2026, 12, 30), "recorded": 3},
     "checkin/ask_done": {},
-    "checkin/ask_meetings": {"day": None},
-    "checkin/ask_proposals": {"day": None},
+    "checkin/ask_meetings": {"day": None, "recorded": 0},
+    "checkin/ask_proposals": {"day": None, "recorded": 8},
     "checkin/ask_reason": {"day": None},
     "checkin/ask_reason_text": {"day": None},
     "checkin/follow_up": {},
     "checkin/intro": {"name": HOSTILE},
     "checkin/invalid_count": {"code": "too_many"},
     "checkin/later": {"at": time(10, 5)},
-    "checkin/summary": {"summary": SUMMARY, "today": date(2026, 12, 31)},
+    "checkin/summary": {
+        "summary": SUMMARY, "today": date(2026, 12, 31), "next_day": date(2027, 1, 4)
+    },
     "errors/apology": {},
     "help/help": {"commands": [("checkin", HOSTILE[:200]), ("help", "<i>")]},
     "help/not_understood": {},
@@ -128,6 +134,14 @@ SAMPLES.update(
         "quotes/ask_extend_typed": {},
         "quotes/ask_validity": {"client": HOSTILE},
         "quotes/cancelled": {},
+        "quotes/closed_list": {"quotes": [QUOTE]},
+        "quotes/confirm": {
+            "why": "ceiling", "client": HOSTILE, "amount": Decimal("12000000000"),
+            "currency": "EUR", "ceiling": Decimal(1_000_000),
+        },
+        "quotes/confirm_yes_no": {},
+        "quotes/followed_up": {"quote": QUOTE, "again": False},
+        "quotes/reopened": {"quote": QUOTE},
         "quotes/confirm_delete": {"quote": QUOTE},
         "quotes/deleted": {"quote": QUOTE},
         "quotes/empty": {},
@@ -182,6 +196,9 @@ LABELS: dict[str, dict[str, Any]] = {
     "buttons/quote_delete": {"n": None},
     "buttons/quote_days": {"days": 60},
     "buttons/quote_plus_days": {"days": 30},
+    "buttons/pause_days": {"days": 14},
+    "buttons/quote_reopen": {"n": 2},
+    "buttons/quote_followed": {"n": None},
     "buttons/quote_too_long": {"max_days": 365},
 }
 
@@ -196,6 +213,7 @@ GOAL_REACHED = GoalProgress(
     just_reached=True,
 )  # fmt: skip
 SAMPLES["checkin/summary"] = {**SAMPLES["checkin/summary"], "goal": GOAL_REACHED}
+SAMPLES["activity/logged"] = {**SAMPLES["activity/logged"], "quote": QUOTE}
 SAMPLES.update(
     {
         "plan/intro": {},

@@ -15,11 +15,12 @@ from bot.services.activity_input import (
     parse_log,
 )
 
-C, M, P, D = (
+C, M, P, D, F = (
     ActivityKind.CONTACTS,
     ActivityKind.MEETINGS,
     ActivityKind.PROPOSALS,
     ActivityKind.DEALS,
+    ActivityKind.FOLLOW_UPS,
 )
 
 
@@ -50,15 +51,31 @@ C, M, P, D = (
         ("2 rendez-vous", [(M, 2)]),
         ("2 rendez vous", [(M, 2)]),
         ("1 rendezvous", [(M, 1)]),
-        ("trois relances et une démo", [(C, 3), (M, 1)]),
+        ("trois relances et une démo", [(F, 3), (M, 1)]),
         ("un rdv", [(M, 1)]),
         ("deux propositions", [(P, 2)]),
         ("1 offre, 2 contrats", [(P, 1), (D, 2)]),
         ("2 signés", [(D, 2)]),
         ("4 e-mails", [(C, 4)]),
-        ("1 visite", [(M, 1)]),
+        ("1 visite", [(C, 1)]),
         ("2 clients", [(D, 2)]),
         ("dix prospects", [(C, 10)]),
+        # The vocabulary of issue 12: calls are new contacts, relances are follow-ups
+        ("3 calls", [(C, 3)]),
+        ("3 new contacts", [(C, 3)]),
+        ("2 nouveaux contacts", [(C, 2)]),
+        ("3 coups de fil", [(C, 3)]),
+        ("1 coup de fil", [(C, 1)]),
+        ("coups de téléphone 2", [(C, 2)]),
+        ("2 relances", [(F, 2)]),
+        ("une relance", [(F, 1)]),
+        ("2 follow-ups", [(F, 2)]),
+        ("2 follow ups, 1 meeting", [(F, 2), (M, 1)]),
+        ("1 followup", [(F, 1)]),
+        ("3 appels, 2 relances, 1 rdv", [(C, 3), (F, 2), (M, 1)]),
+        ("2 cold calls", [(C, 2)]),
+        ("1 entretien", [(M, 1)]),
+        ("2 suivis", [(F, 2)]),
         # No kind: contacts
         ("5", [(C, 5)]),
         ("3, rdv 2", [(C, 3), (M, 2)]),  # a separator ends an entry
@@ -205,7 +222,8 @@ def test_parse_count_never_raises_anything_else(text: str) -> None:
 
 
 WORDS = {
-    C: ["calls", "appels", "emails", "relances", "prospect"],
+    C: ["calls", "appels", "emails", "coups de fil", "prospect"],
+    F: ["relances", "follow-ups", "suivis"],
     M: ["rdv", "meetings", "Réunion", "démos"],
     P: ["devis", "quotes", "propositions"],
     D: ["ventes", "deals", "clients", "signé"],
