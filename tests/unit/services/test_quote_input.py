@@ -432,7 +432,7 @@ def test_parse_quote_line_accepts(text: str, expected: QuoteDraft) -> None:
         ("", "no_client"),
         ("   ", "no_client"),
         ("800", "no_client"),
-        ("3M France 4500", "no_client"),  # unquoted client starting with a digit
+        ("4500 30j", "no_client"),  # digits only; "3M France 4500" is a client now (issue 12)
         ('"" 800', "no_client"),
         ("x" * 101 + " 800", "client_too_long"),
         ("x" * 101, "client_too_long"),  # client problems come before the missing amount

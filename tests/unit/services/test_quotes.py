@@ -203,8 +203,10 @@ async def test_signed_cancels_reminders_logs_a_deal_and_counts_once(
         rows = await outbox_rows(session)
         deals = (await session.execute(select(ActivityEntry))).scalars().all()
     assert {r.status for r in rows} == {OutboxStatus.CANCELLED}
-    assert [(d.kind, d.count, d.source, d.local_date) for d in deals] == [
-        ("deals", 1, "quote", date(2026, 11, 27))
+    # Registering counted one proposal (issue 12: a quote is a proposal sent); Signed, one deal.
+    assert sorted((d.kind, d.count, d.source, d.local_date) for d in deals) == [
+        ("deals", 1, "quote", date(2026, 11, 27)),
+        ("proposals", 1, "quote", date(2026, 11, 27)),
     ]
 
 
