@@ -21,7 +21,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
 from bot.fair_updates import FairUpdateProcessor
-from bot.i18n import LANGUAGES, label
+from bot.i18n import LANGUAGES, command_name, label
 from handlers.errors import error_handler
 from handlers.help import COMMANDS
 from handlers.scheduled import scheduled_kinds
@@ -114,7 +114,10 @@ async def _post_shutdown(application: BotApplication) -> None:
 async def set_command_menus(application: BotApplication) -> None:
     """The command menu in English by default and in French for French-speaking users."""
     for lang in LANGUAGES:
-        commands = [BotCommand(name, label(f"commands/{name}", lang)) for name in COMMANDS]
+        commands = [
+            BotCommand(command_name(key, lang), label(f"commands/{key}", lang))
+            for key in COMMANDS
+        ]
         await application.bot.set_my_commands(
             commands, scope=BotCommandScopeDefault(), language_code=None if lang == "en" else lang
         )

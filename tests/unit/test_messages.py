@@ -315,8 +315,11 @@ def test_money_and_dates_follow_the_locale() -> None:
 
     template = ENVIRONMENT.from_string("{{ amount|money('EUR') }} {{ day|date }}")
     assert template.render(lang="fr", amount=Decimal("4500"), day=date(2026, 12, 31)) == (
-        "4\u202f500,00\xa0€ 31 décembre 2026"
+        "4\u202f500\xa0€ 31 décembre 2026"
     )
     assert template.render(lang="en", amount=Decimal("4500"), day=date(2026, 12, 31)) == (
-        "€4,500.00 December 31, 2026"
+        "€4,500 December 31, 2026"
+    )
+    assert template.render(lang="fr", amount=Decimal("4500.5"), day=date(2026, 12, 1)) == (
+        "4\u202f500,50\xa0€ 1er décembre 2026"
     )
