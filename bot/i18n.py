@@ -157,7 +157,7 @@ def _plural(ctx: Context, count: int | float | Decimal, one: str, other: str) ->
 
 
 @pass_context
-def _count(ctx: Context, count: int | float | Decimal, one: str, other: str) -> str:
+def _counted(ctx: Context, count: int | float | Decimal, one: str, other: str) -> str:
     """`count` formatted, then its word: "1 meeting", "0 nouveau contact", "2 devis"."""
     return f"{format_decimal(count, locale=_locale(ctx))} {_plural(ctx, count, one, other)}"
 
@@ -190,7 +190,7 @@ def _build_environment() -> Environment:
     )
     env.filters.update(
         money=_money, number=_number, date=_date, weekday=_weekday, time=_time, short=_short,
-        plural=_plural, count=_count, and_list=_and_list,
+        plural=_plural, counted=_counted, and_list=_and_list,
     )  # fmt: skip
     env.globals["cmd"] = _command
     return env
