@@ -154,6 +154,9 @@ LABELS: dict[str, dict[str, Any]] = {
     "buttons/quote_days": {"days": 60},
     "buttons/quote_plus_days": {"days": 30},
     "buttons/quote_too_long": {"max_days": 365},
+    "demo/resumed": {"db": "data/demo.db"},
+    "demo/clock": {"day": date(2026, 12, 1), "at": time(9)},
+    "demo/attachment": {"kind": "chart", "path": "data/demo-files/chart-12.png"},
 }
 
 
