@@ -304,15 +304,20 @@ async def run_demo(
     db_path: Path,
     files_dir: Path | None = None,
     fresh: bool = False,
+    start: datetime | None = None,
+    out: Any = None,
 ) -> int:
-    """Chat with the bot; returns 0, or 1 when the sandbox had to refuse one of the bot's calls."""
+    """Chat with the bot; returns 0, or 1 when the sandbox had to refuse one of the bot's calls.
+
+    `start` sets the clock of a new demo (tests replay a script on known dates); `out` is
+    where the chat is printed (the terminal by default)."""
     lines = _read_script(script) if script else None
     files_dir = files_dir or db_path.parent / "demo-files"
     if fresh:
         reset(db_path, files_dir)
     resuming = db_path.exists()  # noqa: ASYNC240 (once, at start-up)
     db_path.parent.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
-    clock = MovableClock(_resume_clock(db_path))
+    clock = MovableClock(start if start and not resuming else _resume_clock(db_path))
     async with BotApiSandbox() as sandbox:
         settings = Settings(
             token=Secret(sandbox.token),
@@ -325,7 +330,8 @@ async def run_demo(
         user = sandbox.user(
             DEMO_USER_ID, first_name="Camille" if lang == "fr" else "Sam", language_code=lang
         )
-        demo = Demo(lang, application, sandbox, user, clock, Terminal(lang, files_dir, sandbox))
+        terminal = Terminal(lang, files_dir, sandbox, out or sys.stdout)
+        demo = Demo(lang, application, sandbox, user, clock, terminal)
         try:
             await demo.say("banner")
             if resuming:

@@ -54,6 +54,12 @@ _owner_timezone: ContextVar[str | None] = ContextVar("owner_timezone", default=N
 _ZONE_TERRITORIES: dict[str, str] = dict(get_global("zone_territories"))
 
 
+def splits_on_semicolons(lang: str, timezone: str | None) -> bool:
+    """Whether this owner's spreadsheet expects `;` between CSV columns: Excel does wherever
+    the decimal mark is a comma (France, Belgium, Germany…), as the locale says."""
+    return babel_locale(lang, timezone).number_symbols["latn"]["decimal"] == ","
+
+
 def command_name(key: str, lang: str) -> str:
     """The name of one command (without its slash) as owners of `lang` know it."""
     return COMMAND_NAMES[key][lang]
@@ -97,7 +103,8 @@ def _locale(ctx: Context) -> Locale:
 
 @pass_context
 def _money(ctx: Context, amount: Decimal, currency: str) -> str:
-    locale = _locale(ctx)
+    # Amounts keep the language's own style ("$4,500", "4 500 €") wherever the owner lives.
+    locale = Locale.parse(BABEL_LOCALES[ctx["lang"]])
     if Decimal(amount) == Decimal(amount).to_integral_value():
         # Whole amounts read without ",00" ("4 500 €"); cents stay when there are some.
         pattern = locale.currency_formats["standard"].pattern.split(";")[0]

@@ -70,7 +70,7 @@ async def test_polling_process(
         language: [c["command"] for c in commands]
         for (_, language), commands in sandbox.commands.items()
     }
-    assert menus[""][:2] == ["checkin", "log"] and menus["fr"] == menus[""]
+    assert menus[""][:2] == ["checkin", "log"] and menus["fr"][:2] == ["point", "noter"]
 
 
 async def test_webhook_process_checks_the_secret(

@@ -231,6 +231,7 @@ SAMPLES.update(
     {
         "data/export_json": {"days": 1, "quotes": 100000},
         "data/export_csv": {},
+        "data/export_excel": {},
         "data/import_ask": {"max_mb": 5, "columns": ",".join(CSV_COLUMNS)},
         "data/import_waiting": {"max_mb": 5},
         "data/import_download_failed": {},
