@@ -141,3 +141,18 @@ def test_the_checks_catch_what_the_issue_found(lang: str, text: str, mistakes: l
     assert other_language_commands("Touchez /checkin ou /plan", "fr") == ["/checkin", "/plan"]
     assert other_language_commands("Touchez /point ou /planifier, /pause", "fr") == []
     assert other_language_commands("Tap /point or /checkin", "en") == ["/point"]
+
+
+def test_every_command_name_of_each_language_is_understood() -> None:
+    from telegram.ext import CommandHandler
+
+    import handlers
+
+    understood = {
+        command
+        for handler in handlers.all_handlers()
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+    for names in COMMAND_NAMES.values():
+        assert set(names.values()) <= understood, names
