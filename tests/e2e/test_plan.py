@@ -105,7 +105,7 @@ async def test_guided_plan_survives_restarts_and_rejects_bad_input(
     await bot.restart()
     sandbox.reset_flood()  # a real restart takes longer than Telegram's per-chat window
     start = await tap(user, sandbox, "Done ✓")
-    assert "What time do they start?" in start["text"] and "Tuesday, Thursday" in start["text"]
+    assert "What time do they start?" in start["text"] and "Tuesday and Thursday" in start["text"]
     reask = await say(user, sandbox, "whenever")
     assert (
         "couldn't read that time" in reask["text"] and "What time do they start?" in reask["text"]
