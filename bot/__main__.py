@@ -42,6 +42,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     demo.add_argument(
         "--db", type=Path, default=Path("data") / "demo.db", help="SQLite file for the demo"
     )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="start afresh: remove the demo's database and the files it saved",
+    )
     return parser.parse_args(argv)
 
 
@@ -91,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
             configure_logging("WARNING")
             return asyncio.run(
-                run_demo(lang=args.lang, script=args.script, db_path=args.db.absolute())
+                run_demo(
+                    lang=args.lang,
+                    script=args.script,
+                    db_path=args.db.absolute(),
+                    fresh=args.reset,
+                )
             )
         settings = load_settings(require_token=args.command == "run")
         configure_logging(settings.log_level, secrets=[settings.token.get()])

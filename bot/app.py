@@ -29,7 +29,7 @@ from bot.delivery.leader import DispatchLeadership
 from bot.delivery.rate_limit import PacedRateLimiter
 from bot.delivery.sweep import ScheduleSweep
 from bot.fair_updates import FairUpdateProcessor
-from bot.i18n import LANGUAGES, label
+from bot.i18n import LANGUAGES, command_name, label
 from bot.services import schedules
 from handlers.errors import error_handler
 from handlers.flood import tell_what_was_not_read
@@ -156,7 +156,10 @@ async def set_command_menus(application: BotApplication) -> None:
     """The command menu, in private chats only (the bot coaches nowhere else), in English by
     default and in French for French-speaking users."""
     for lang in LANGUAGES:
-        commands = [BotCommand(name, label(f"commands/{name}", lang)) for name in COMMANDS]
+        commands = [
+            BotCommand(command_name(key, lang), label(f"commands/{key}", lang))
+            for key in COMMANDS
+        ]
         language = None if lang == "en" else lang
         # An older version set the menu for every chat, groups included: take that one down.
         await application.bot.delete_my_commands(

@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.db.models import User
+from bot.i18n import set_owner_timezone
 from bot.logs import current_update_id, current_user_id
 from bot.services import accounts
 
@@ -54,6 +55,7 @@ async def user_turn(update: Update, context: BotContext) -> AsyncIterator[Turn]:
             language_code=tg_user.language_code,
             now=now,
         )
+        set_owner_timezone(user.timezone)  # dates and times in the owner's locale
         yield Turn(session=session, user=user, now=now)
 
 

@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext
 from bot.db import users
 from bot.db.models import Dialog, DialogName
-from bot.i18n import label, pick_language, render
+from bot.i18n import label, pick_language, render, splits_on_semicolons
 from bot.services import data_format, privacy
 from bot.services.data_format import ImportRefused, Payload, Problem
 from handlers import callback_data as cb
@@ -50,10 +50,16 @@ async def cmd_export(update: Update, context: BotContext) -> None:
         files = await privacy.export(turn.session, turn.user, turn.now)
         json_caption = render("data/export_json", turn.lang, days=files.days, quotes=files.quotes)
         csv_caption = render("data/export_csv", turn.lang)
+        excel_caption = render("data/export_excel", turn.lang)
+        with_excel = splits_on_semicolons(turn.lang, turn.user.timezone)
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(files.json_bytes, filename=files.json_name, caption=json_caption)
     await chat.send_document(files.csv_bytes, filename=files.csv_name, caption=csv_caption)
+    if with_excel:
+        await chat.send_document(
+            files.excel_bytes, filename=files.excel_name, caption=excel_caption
+        )
 
 
 async def cmd_import(update: Update, context: BotContext) -> None:

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.i18n import label, render
+from bot.i18n import command_name, label, render
 from handlers.common import reply, user_turn
 
 # The command menu, in the order users see it (descriptions in messages/<lang>/commands/).
@@ -34,7 +34,10 @@ COMMANDS = (
 async def cmd_help(update: Update, context: BotContext) -> None:
     """Lists what the coach can do."""
     async with user_turn(update, context) as turn:
-        commands = [(name, label(f"commands/{name}", turn.lang)) for name in COMMANDS]
+        commands = [
+            (command_name(key, turn.lang), label(f"commands/{key}", turn.lang))
+            for key in COMMANDS
+        ]
         text = render("help/help", turn.lang, commands=commands)
     await reply(update, text)
 

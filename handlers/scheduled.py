@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.delivery.outgoing import ScheduledKind
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import OutboxMessage, User
+from bot.delivery.outgoing import Compose, Outgoing, ScheduledKind
+from bot.i18n import set_owner_timezone
 from bot.services import checkins, planning, quotes, reports
 from handlers import checkin, coaching
 from handlers import partners as partner_handlers
@@ -10,7 +16,27 @@ from handlers import planning as plan_handlers
 from handlers import quotes as quote_handlers
 
 
+def _in_owner_locale(compose: Compose) -> Compose:
+    """Render a scheduled message with the dates and times of its owner's locale."""
+
+    async def composed(
+        session: AsyncSession, row: OutboxMessage, user: User, now: datetime
+    ) -> Outgoing | None:
+        set_owner_timezone(user.timezone)
+        return await compose(session, row, user, now)
+
+    return composed
+
+
 def scheduled_kinds() -> dict[str, ScheduledKind]:
+    kinds = _kinds()
+    return {
+        name: ScheduledKind(_in_owner_locale(kind.compose), kind.after_sent)
+        for name, kind in kinds.items()
+    }
+
+
+def _kinds() -> dict[str, ScheduledKind]:
     return {
         quotes.REMINDER_KIND: ScheduledKind(quote_handlers.compose_reminder),
         checkins.CHECKIN_KIND: ScheduledKind(

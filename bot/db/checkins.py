@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ActivityEntry, CheckIn
+from bot.db.models import ActivityEntry, CheckIn, User
 
 
 async def get(session: AsyncSession, user_id: int, local_date: date) -> CheckIn | None:
@@ -61,3 +61,8 @@ async def asked_days(session: AsyncSession, user_id: int, since: date) -> dict[d
         CheckIn.user_id == user_id, CheckIn.local_date >= since
     )
     return {day: completed is not None for day, completed in await session.execute(query)}
+
+
+async def forget_message_ids(session: AsyncSession, user: User) -> None:
+    """The chat that showed this user's check-ins is gone (a new demo phone): edit none of it."""
+    await session.execute(update(CheckIn).where(CheckIn.user_id == user.id).values(message_id=None))

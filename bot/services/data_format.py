@@ -512,10 +512,13 @@ def daily_rows(
     return found
 
 
-def export_csv(days: Iterable[DayRecord]) -> bytes:
-    """The daily-activity CSV: UTF-8 with BOM, comma-separated, CRLF, the exact CSV_COLUMNS."""
+def export_csv(days: Iterable[DayRecord], delimiter: str = ",") -> bytes:
+    """The daily-activity CSV: UTF-8 with BOM, comma-separated, CRLF, the exact CSV_COLUMNS.
+
+    With `delimiter=";"` it is the same file as a French Excel opens in columns (Excel splits
+    on `;` where the decimal mark is a comma); the import reads both."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for d in days:
         writer.writerow(

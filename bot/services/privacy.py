@@ -96,6 +96,8 @@ class ExportFiles:
     csv_bytes: bytes
     days: int
     quotes: int
+    excel_name: str = ""  # the same CSV, `;`-separated, for a spreadsheet that splits on `;`
+    excel_bytes: bytes = b""
 
 
 @dataclass
@@ -220,6 +222,8 @@ async def export(session: AsyncSession, user: User, now: datetime) -> ExportFile
         csv_bytes=fmt.export_csv(days),
         days=len(days),
         quotes=len(data.quotes),
+        excel_name=f"prospect-coach-activity-{stamp}-excel.csv",
+        excel_bytes=fmt.export_csv(days, delimiter=";"),
     )
 
 

@@ -171,7 +171,7 @@ REMEDY_BUTTON = {
     "comfortable": "🎯 Set a goal and a reward",
 }
 COACHING_WORDS = {
-    "unaware": ("unaware", "I didn't set time aside", "No prospecting blocks"),
+    "unaware": ("unnoticed", "I didn't set time aside", "No prospecting blocks"),
     "intentional": ("intentional", "My pipeline is full", "4 open quotes sent over a week ago"),
     "comfortable": ("comfortable", "No need right now", "No prospecting goal"),
 }
@@ -339,7 +339,7 @@ async def test_stats_sends_the_chart_then_the_review(
 
     newcomer = await add_owner(sandbox, engine, 504, "fr")
     empty = await say(newcomer, sandbox, "/bilan")
-    assert "Rien à faire le point" in empty["text"] and "photo" not in empty
+    assert "Pas encore de chiffres" in empty["text"] and "photo" not in empty
 
 
 QUIZ_TAPS = {
@@ -376,7 +376,7 @@ async def test_diagnose_quiz_survives_a_restart_and_names_the_type(
     result = await tap(user, sandbox, taps[-1])
     text = result["text"]
     if lang == "en":
-        assert "What you said: this sounds like the unaware slowdown" in text
+        assert "What you said: this sounds like the unnoticed slowdown" in text
         assert "What your numbers say: they point to the intentional kind" in text
         # this owner already has prospecting blocks: the step is keeping them, not planning them
         assert button_texts(user, result) == [

@@ -93,7 +93,7 @@ async def test_guided_goal_bad_input_and_restart(
         # One chat each: Telegram's per-chat pace would otherwise make this loop slow.
         someone = sandbox.user(4030 + number, first_name="Eve", language_code="fr")
         reask = await say(someone, sandbox, typed)
-        assert words in reask["text"] and "/goal" in reask["text"], typed  # with an example
+        assert words in reask["text"] and "/objectif" in reask["text"], typed  # with an example
         assert await goals_of(engine, 4030 + number) == []  # nothing stored
 
     user = sandbox.user(403, first_name="Noor", language_code="fr")

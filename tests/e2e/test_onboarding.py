@@ -102,7 +102,7 @@ async def test_settings_change_language_and_time(
     await tap(user, sandbox, "⏰ Heure du point")
     await tap(user, sandbox, "Autre…")
     menu = await say(user, sandbox, "18h15")
-    assert "18:15" in menu["text"]
+    assert "18\xa0h\xa015" in menu["text"]  # French writes "18 h 15"
 
     stored = await load_user(engine, 103)
     assert stored.language == "fr" and stored.checkin_time == time(18, 15)

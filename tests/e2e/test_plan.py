@@ -36,13 +36,13 @@ async def test_typed_plan_in_french_calendar_pings_and_answers(
     bot.clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))  # Friday, 09:00 in Paris
     typo = sandbox.user(300, first_name="Léa", language_code="fr")
     bad = await say(typo, sandbox, "/plan demain 9h-10h")
-    assert "🤔" in bad["text"] and "/plan mardi jeudi 9h-10h" in bad["text"]
+    assert "🤔" in bad["text"] and "/planifier mardi jeudi 9h-10h" in bad["text"]
     assert await rows_of(engine, PlanBlock, 300) == []  # nothing stored
 
     user = sandbox.user(301, first_name="Camille", language_code="fr")
     saved = await say(user, sandbox, "/plan mardi jeudi 9h-10h")
     assert "2 créneaux ajoutés" in saved["text"]
-    assert "mardi 09:00–10:00" in saved["text"] and "jeudi 09:00–10:00" in saved["text"]
+    assert "mardi 9\xa0h–10\xa0h" in saved["text"] and "jeudi 9\xa0h–10\xa0h" in saved["text"]
     document = await user.next_message(timeout=5)
     assert "fichier agenda" in document["caption"]
     events = calendar_of(sandbox, document).walk("VEVENT")
@@ -63,7 +63,7 @@ async def test_typed_plan_in_french_calendar_pings_and_answers(
     await bot.tick()
     ping = await user.next_message(timeout=5)
     assert "créneau de prospection commence maintenant" in ping["text"]
-    assert "09:00–10:00" in ping["text"] and "rendez-vous avec vous-même" in ping["text"]
+    assert "9\xa0h–10\xa0h" in ping["text"] and "rendez-vous avec vous-même" in ping["text"]
     await keen.next_message(timeout=5)
 
     bot.clock.set(datetime(2026, 12, 1, 9, 0, 5, tzinfo=UTC))  # 10:00 Paris, the block's end
@@ -89,9 +89,9 @@ async def test_typed_plan_in_french_calendar_pings_and_answers(
     assert (done.status, done.reason) == ("done", None)
     overview = await say(user, sandbox, "/plan")
     assert (
-        "4 dernières semaines\u00a0: 0 sur 1 créneau tenu (0\u00a0%), 1 sauté" in overview["text"]
+        "Sur 4 semaines\u00a0: 0 sur 1 créneau tenu (0\u00a0%), 1 sauté" in overview["text"]
     )
-    assert "Prochain créneau\u00a0: jeudi 3 décembre 2026 à 09:00" in overview["text"]
+    assert "Prochain créneau\u00a0: jeudi 3 décembre 2026 à 9\xa0h" in overview["text"]
 
 
 async def test_guided_plan_survives_restarts_and_rejects_bad_input(
@@ -105,7 +105,7 @@ async def test_guided_plan_survives_restarts_and_rejects_bad_input(
     await bot.restart()
     sandbox.reset_flood()  # a real restart takes longer than Telegram's per-chat window
     start = await tap(user, sandbox, "Done ✓")
-    assert "What time do they start?" in start["text"] and "Tuesday, Thursday" in start["text"]
+    assert "What time do they start?" in start["text"] and "Tuesday and Thursday" in start["text"]
     reask = await say(user, sandbox, "whenever")
     assert (
         "couldn't read that time" in reask["text"] and "What time do they start?" in reask["text"]

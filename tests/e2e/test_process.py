@@ -71,7 +71,7 @@ async def test_polling_process(
         language: [c["command"] for c in commands]
         for (_, language), commands in sandbox.commands.items()
     }
-    assert menus[""][:2] == ["checkin", "log"] and menus["fr"] == menus[""]
+    assert menus[""][:2] == ["checkin", "log"] and menus["fr"][:2] == ["point", "noter"]
     # Only the update types the bot handles, and its menu in private chats only.
     assert sandbox.allowed_updates == list(ALLOWED_UPDATES)
     assert {scope for scope, _ in sandbox.commands} == {'{"type": "all_private_chats"}'}

@@ -200,6 +200,9 @@ LABELS: dict[str, dict[str, Any]] = {
     "buttons/quote_reopen": {"n": 2},
     "buttons/quote_followed": {"n": None},
     "buttons/quote_too_long": {"max_days": 365},
+    "demo/resumed": {"db": "data/demo.db"},
+    "demo/clock": {"day": date(2026, 12, 1), "at": time(9)},
+    "demo/attachment": {"kind": "chart", "path": "data/demo-files/chart-12.png"},
 }
 
 
@@ -275,6 +278,7 @@ SAMPLES.update(
     {
         "data/export_json": {"days": 1, "quotes": 100000},
         "data/export_csv": {},
+        "data/export_excel": {},
         "data/import_ask": {"max_mb": 5, "columns": ",".join(CSV_COLUMNS)},
         "data/import_waiting": {"max_mb": 5},
         "data/import_download_failed": {},
@@ -419,8 +423,11 @@ def test_money_and_dates_follow_the_locale() -> None:
 
     template = ENVIRONMENT.from_string("{{ amount|money('EUR') }} {{ day|date }}")
     assert template.render(lang="fr", amount=Decimal("4500"), day=date(2026, 12, 31)) == (
-        "4\u202f500,00\xa0€ 31 décembre 2026"
+        "4\u202f500\xa0€ 31 décembre 2026"
     )
     assert template.render(lang="en", amount=Decimal("4500"), day=date(2026, 12, 31)) == (
-        "€4,500.00 December 31, 2026"
+        "€4,500 December 31, 2026"
+    )
+    assert template.render(lang="fr", amount=Decimal("4500.5"), day=date(2026, 12, 1)) == (
+        "4\u202f500,50\xa0€ 1er décembre 2026"
     )

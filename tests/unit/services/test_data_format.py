@@ -179,6 +179,20 @@ def test_any_csv_the_bot_writes_reads_back_the_same(days: list[DayRecord]) -> No
     assert payload.days == sorted(days, key=lambda d: d.date)
 
 
+@settings(max_examples=100, deadline=None)
+@given(days_strategy)
+def test_the_semicolon_csv_opens_in_columns_and_reads_back_the_same(days: list[DayRecord]) -> None:
+    content = fmt.export_csv(days, delimiter=";")
+    assert content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == list(fmt.CSV_COLUMNS)  # one column per field, as Excel splits it
+    assert all(len(row) == len(fmt.CSV_COLUMNS) for row in rows[1:])
+    payload = fmt.parse_file(content, "a-excel.csv", "text/csv", today=TODAY, now=NOW)
+    assert payload.days == sorted(days, key=lambda d: d.date)
+    # The documented file is unchanged: commas.
+    assert fmt.export_csv(days).decode("utf-8-sig").splitlines()[0] == ",".join(fmt.CSV_COLUMNS)
+
+
 # ---------------------------------------------------------------------------------------------
 # CSV import
 
