@@ -3,7 +3,7 @@
 For each database, twice: a scratch database with `SMALL` (1,000) or `BIG` (100,000) onboarded
 owners, every one of them with a check-in due within the hour (the first ones now, the others
 spread over the next 60 minutes, as on a morning where everyone is active). One bot process
-(`python -m bot run`, `PAID_BROADCAST=true`, `SEND_CONCURRENCY=8` so it touches owners as fast
+(`python -m bot run`, `PAID_BROADCAST=true`, `SEND_CONCURRENCY=16` so it touches owners as fast
 as it can) sends the due check-ins; its resident memory (VmRSS, /proc/<pid>/status) is read when
 ready and after every checkpoint of owners touched (each touched owner: row loaded, check-in
 composed, sent through the limiter, marked sent, next one planned).
@@ -77,7 +77,7 @@ async def measure(
         def touched() -> int:
             return sum(1 for s in sandbox.sends if FIRST_USER <= s.chat_id < FIRST_USER + users)
 
-        env = {"PAID_BROADCAST": "true", "SEND_CONCURRENCY": "8"}
+        env = {"PAID_BROADCAST": "true", "SEND_CONCURRENCY": "16"}
         async with running_bot(
             ctx, sandbox, replies, db, f"memory-{backend}-{users}", **env
         ) as bot:
@@ -96,7 +96,7 @@ async def measure(
 def slope(points: list[tuple[int, int]]) -> float:
     """KiB per touched owner, least squares over the checkpoints after warm-up (the first
     checkpoint fills the caches: compiled SQL, templates, connections), or all if too few."""
-    fitted = points[2:] if len(points) >= 4 else points[1:]
+    fitted = points[2:] if len(points) >= 4 else points[1:]  # skip "ready" and warm-up
     xs = [float(x) for x, _ in fitted]
     ys = [float(y) for _, y in fitted]
     if len(xs) < 2:
@@ -107,7 +107,7 @@ def slope(points: list[tuple[int, int]]) -> float:
 
 
 async def run(ctx: Context) -> Report:
-    big_marks = ctx.pick([500, 1000, 2000, 3000], [50, 100])
+    big_marks = ctx.pick([400, 800, 1200], [50, 100])
     report = Report(
         NAME,
         TITLE,
@@ -119,7 +119,7 @@ async def run(ctx: Context) -> Report:
     )
     for backend in ctx.slow_backends:
         name = BACKEND_NAMES[backend]
-        small_marks = ctx.pick([250, 500, 1000], [100])
+        small_marks = ctx.pick([500, 1000], [100])
         small = await measure(ctx, backend, SMALL, small_marks)
         big = await measure(ctx, backend, BIG, big_marks)
         report.data[backend] = {"small": small, "big": big}

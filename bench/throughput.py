@@ -366,7 +366,7 @@ def profile_markdown(title: str, profile: cProfile.Profile) -> str:
 
 
 async def run(ctx: Context) -> Report:
-    n = ctx.pick(200, 20)
+    n = ctx.pick(120, 20)
     pairs = ctx.pick(5, 1)
     report = Report(
         NAME,

@@ -1,6 +1,6 @@
 """7. A Monday: weekly reviews with their charts; startup time and the first chart's cost.
 
-For each database: `OWNERS` onboarded owners (300; 40 with --quick) with four weeks of completed
+For each database: 60 onboarded owners (8 with --quick) with four weeks of completed
 check-ins and their Monday review (`weekly_review`, the chart; `weekly_review_details`, the
 words) due now, in a scratch database. The real dispatcher (`bot.delivery.dispatcher`, built by
 `build_application` with `PAID_BROADCAST` so Telegram's 30 a second is not what is measured,
@@ -247,7 +247,7 @@ async def startup(ctx: Context, backend: str) -> float:
 
 
 async def run(ctx: Context) -> Report:
-    owners = ctx.pick(300, 8)
+    owners = ctx.pick(60, 8)
     report = Report(
         NAME,
         TITLE,
@@ -297,7 +297,7 @@ async def run(ctx: Context) -> Report:
                 f"messages each), so {SCALE:,} take about {per_owner * SCALE / 60:.0f} min and "
                 f"{r['cpu'] / owners * SCALE / 60:.0f} min of CPU on this machine, one row at a "
                 f"time; without PAID_BROADCAST the {2 * SCALE:,} messages alone need "
-                f"{2 * SCALE / 28.6 / 60:.0f} min at 28.6/s",
+                f"{2 * SCALE / 29.7 / 60:.0f} min at 29.7/s",
             )
         )
     imported, first, second = first_chart()

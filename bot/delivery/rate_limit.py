@@ -6,9 +6,10 @@ private chats and ignores edits, so a burst of replies or taps gets 429s. Here e
 edit waits for its chat's window, then takes the next overall slot (first come, first served),
 and a 429 pauses every send for its `retry_after` before retrying.
 
-The windows are sliding and measured on the moments sends actually start, with a small margin:
-a late event loop (a busy machine) only delays sends, it never lets the ones that waited through
-together, and a little network jitter cannot squeeze 31 into Telegram's second.
+The windows are sliding, and a send counts from the moment its answer came back: Telegram
+received it at that moment at the latest, so however late a request travels (a busy machine,
+network jitter), the next one cannot reach Telegram less than a window after it. A late event
+loop only delays sends; it never lets the ones that waited leave together.
 """
 
 from __future__ import annotations
@@ -27,36 +28,54 @@ from telegram.ext import BaseRateLimiter
 logger = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
-MARGIN_SECONDS = 0.05  # added to every window: Telegram's clock sees our requests a bit later
+MARGIN_SECONDS = 0.01  # added to every window, for clock rounding
+IN_FLIGHT_POLL = 0.005  # seconds between looks at a window whose oldest send is still out
+
+
+class Sent:
+    """One counted send: when it started, and when its answer came back (None: still out)."""
+
+    __slots__ = ("done", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.done: float | None = None
 
 
 class Window:
-    """At most `limit` sends starting in any `seconds`, and `spacing` seconds between two."""
+    """At most `limit` sends in any `seconds` (counted from their answers) and `spacing`
+    seconds between two starts."""
 
     def __init__(self, limit: int, seconds: float, spacing: float = 0.0) -> None:
         self.limit = limit
         self.seconds = seconds
         self.spacing = spacing
-        self.starts: deque[float] = deque(maxlen=limit)
+        self.sends: deque[Sent] = deque(maxlen=limit)
 
     def wait_time(self, now: float) -> float:
         """Seconds until a send may start (0.0 now); nothing is taken."""
         wait = 0.0
-        if self.starts:
-            wait = self.starts[-1] + self.spacing - now
-            if len(self.starts) == self.limit:
-                wait = max(wait, self.starts[0] + self.seconds - now)
+        if self.sends:
+            wait = self.sends[-1].start + self.spacing - now
+            if len(self.sends) == self.limit:
+                oldest = self.sends[0].done
+                window = IN_FLIGHT_POLL if oldest is None else oldest + self.seconds - now
+                wait = max(wait, window)
         return max(wait, 0.0)
 
-    def record(self, now: float) -> None:
-        self.starts.append(now)
+    def record(self, now: float) -> Sent:
+        sent = Sent(now)
+        self.sends.append(sent)
+        return sent
 
 
 class Lane:
     """An overall window and the queue in front of it: waiters take its slots in turn."""
 
-    def __init__(self, limit: int, seconds: float) -> None:
-        self.window = Window(limit, seconds, spacing=seconds / limit)
+    def __init__(self, limit: int, seconds: float, *, smooth: bool) -> None:
+        # Smoothing spreads the free 30 over the second (a reply never waits behind a burst of
+        # 30); a paid lane of hundreds is not smoothed, a sleep per send would cost more.
+        self.window = Window(limit, seconds, spacing=seconds / limit if smooth else 0.0)
         self.queue = asyncio.Lock()  # FIFO: no thundering herd when a slot frees
 
 
@@ -91,8 +110,8 @@ class PacedRateLimiter(BaseRateLimiter[None]):
     ) -> None:
         self._clock = clock
         self._margin = margin
-        self._free = Lane(overall_limit, 1.0 + margin)
-        self._paid = Lane(paid_limit, 1.0 + margin) if paid_limit else None
+        self._free = Lane(overall_limit, 1.0 + margin, smooth=True)
+        self._paid = Lane(paid_limit, 1.0 + margin, smooth=False) if paid_limit else None
         self._chat_limit, self._group_limit = chat_limit, group_limit
         self._group_seconds = group_seconds
         self._chats: dict[int | str, ChatPacer] = {}
@@ -167,7 +186,7 @@ class PacedRateLimiter(BaseRateLimiter[None]):
                 )
         raise AssertionError("unreachable")
 
-    async def _slot(self, lanes: list[Lane], chat: Window) -> None:
+    async def _slot(self, lanes: list[Lane], chat: Window) -> list[Sent]:
         """Queue in each lane until every window has room, then count the send in all of them."""
         async with contextlib.AsyncExitStack() as queues:
             for lane in lanes:
@@ -180,9 +199,7 @@ class PacedRateLimiter(BaseRateLimiter[None]):
                 if wait <= 0:
                     break
                 await asyncio.sleep(wait)
-            for lane in lanes:
-                lane.window.record(now)
-            chat.record(now)
+            return [lane.window.record(now) for lane in lanes] + [chat.record(now)]
 
     async def _paced(
         self,
@@ -204,6 +221,10 @@ class PacedRateLimiter(BaseRateLimiter[None]):
                 lanes = [self._paid]
             else:
                 lanes = [self._free, self._paid] if self._paid is not None else [self._free]
-            await self._slot(lanes, pacer.window)
-            pacer.used = self._clock()
-            return await callback(*args, **kwargs)
+            sends = await self._slot(lanes, pacer.window)
+            try:
+                return await callback(*args, **kwargs)
+            finally:
+                pacer.used = self._clock()
+                for sent in sends:
+                    sent.done = pacer.used
