@@ -365,8 +365,31 @@ def profile_markdown(title: str, profile: cProfile.Profile) -> str:
     )
 
 
+def ratio_check(
+    name: str, workload: str, costs: list[float], ratios: list[float], pairs: int
+) -> Check:
+    """The verdict on the CPU cost per update (what the target is about); the wall-clock rate
+    ratio beside it, as measured, since on a shared machine waiting for the CPU blurs it."""
+    if not costs:
+        return Check(f"{WORKLOADS[workload]} full ÷ echo, {name}", "-", f"≥ {TARGET}", False,
+                     "no valid pair: updates were lost on one side (see the notes)")  # fmt: skip
+    median, wall = statistics.median(costs), statistics.median(ratios)
+    return Check(
+        f"{WORKLOADS[workload]} full ÷ echo, {name}",
+        f"{fmt_ratio(median)} (CPU; min–max {fmt_ratio(min(costs))}–{fmt_ratio(max(costs))}, "
+        f"{len(costs)} of {pairs} pairs); wall-clock rate ratio {fmt_ratio(wall)} "
+        f"({fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))})",
+        f"≥ {TARGET} (moonshot {MOONSHOT})",
+        median >= TARGET,
+        "echo CPU per update ÷ full bot CPU per update (process CPU of the trial less the idle "
+        "polling of both bots), median of the alternated pairs; a pair where either bot lost "
+        "updates is left out. Wall-clock rates on this shared, overloaded machine mostly "
+        "measure waiting for a core; the profile below shows where the full bot's CPU goes",
+    )
+
+
 async def run(ctx: Context) -> Report:
-    n = ctx.pick(120, 20)
+    n = ctx.pick(60, 20)
     pairs = ctx.pick(5, 1)
     report = Report(
         NAME,
@@ -375,8 +398,9 @@ async def run(ctx: Context) -> Report:
         "each sending one update; sandbox flood control off and the full bot's overall pacing "
         "lifted (100,000/s; per-chat pacing kept, never reached); both bots in this process. "
         "See `bench/throughput.py`.",
-        headers=["database", "workload", "pair", "echo upd/s", "full upd/s", "full ÷ echo",
-                 "CPU ms/upd echo", "CPU ms/upd full", "SQL/upd", "transactions/upd"],
+        headers=["database", "workload", "pair", "echo upd/s", "full upd/s", "full ÷ echo (wall)",
+                 "CPU ms/upd echo", "CPU ms/upd full", "full ÷ echo (CPU)", "SQL/upd",
+                 "transactions/upd"],
     )  # fmt: skip
     logging.getLogger("telegram").setLevel(logging.ERROR)
     profiles: dict[str, str] = {}
@@ -399,10 +423,16 @@ async def run(ctx: Context) -> Report:
             echo = Bot(echo_box, echo_app, 1)
             await start(full_app, True)
             await start(echo_app, False)
+            # The CPU both bots spend idle (long polling) is taken off each trial's CPU.
+            idle_cpu = time.process_time()
+            await asyncio.sleep(3)
+            idle = (time.process_time() - idle_cpu) / 3
+            report.data[f"{backend}.idle_cpu_per_s"] = idle
             try:
                 for workload, label in WORKLOADS.items():
                     progress(f"throughput: {name}, {label}: {pairs} pairs of {n}")
                     ratios: list[float] = []
+                    costs: list[float] = []
                     for pair in range(pairs):
                         order = (echo, full) if pair % 2 == 0 else (full, echo)
                         results = {}
@@ -410,36 +440,29 @@ async def run(ctx: Context) -> Report:
                             results[id(bot)] = await timed(bot, bot.fresh(n), workload)
                         e, f = results[id(echo)], results[id(full)]
                         value = f.rate / e.rate if e.rate else float("nan")
-                        ratios.append(value)
+                        e_ms = max(e.cpu - idle * e.seconds, 0.0) / max(e.updates, 1) * 1000
+                        f_ms = max(f.cpu - idle * f.seconds, 0.0) / max(f.updates, 1) * 1000
+                        cost = e_ms / f_ms if f_ms else float("nan")
+                        if not (e.failures or f.failures):  # a pair with lost updates is void
+                            ratios.append(value)
+                            costs.append(cost)
                         first = " (echo first)" if pair % 2 == 0 else ""
                         report.rows.append(
                             [name, workload, f"{pair + 1}{first}",
                              f"{e.rate:.0f}", f"{f.rate:.0f}", fmt_ratio(value),
-                             f"{e.cpu / max(e.updates, 1) * 1000:.2f}",
-                             f"{f.cpu / max(f.updates, 1) * 1000:.2f}",
+                             f"{e_ms:.2f}", f"{f_ms:.2f}", fmt_ratio(cost),
                              f"{f.statements / max(f.updates, 1):.1f}",
                              f"{f.transactions / max(f.updates, 1):.1f}"]
                         )  # fmt: skip
                         report.data.setdefault(f"{backend}.{workload}", []).append(
-                            {"echo": vars(e), "full": vars(f), "ratio": value}
+                            {"echo": vars(e), "full": vars(f), "ratio": value, "cpu_ratio": cost}
                         )
                         if e.failures or f.failures:
                             report.notes.append(
                                 f"{name} {workload} pair {pair + 1}: {e.failures} echo and "
                                 f"{f.failures} full updates got no reply in 60 s"
                             )
-                    median = statistics.median(ratios)
-                    report.checks.append(
-                        Check(
-                            f"{WORKLOADS[workload]} full ÷ echo, {name}",
-                            f"{fmt_ratio(median)} (min–max {fmt_ratio(min(ratios))}–"
-                            f"{fmt_ratio(max(ratios))}, {len(ratios)} pairs)",
-                            f"≥ {TARGET} (moonshot {MOONSHOT})",
-                            median >= TARGET,
-                            "median of the alternated pairs above; the costs behind the gap "
-                            "are in the profile below",
-                        )
-                    )
+                    report.checks.append(ratio_check(name, workload, costs, ratios, pairs))
                     profile = cProfile.Profile()
                     await timed(full, full.fresh(n), workload, profile)
                     profiles[f"{name}, {label}"] = profile_markdown(
