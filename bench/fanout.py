@@ -1,6 +1,6 @@
 """2. Fan-out: check-ins due the same minute, sent as fast as Telegram allows, free and paid.
 
-For each database and mode: onboarded owners (900 free, 500 paid; 60 with --quick) each with a
+For each database and mode: onboarded owners (300 free, 200 paid; 60 with --quick) each with a
 check-in outbox row due a minute ago are written straight into a scratch database; then one bot
 process (`python -m bot run`, DISPATCH_INTERVAL_SECONDS=1) starts against the sandbox with its
 flood control ON and strict (`bot/sandbox/flood.py`: at most 30 messages in any sliding second,
@@ -126,8 +126,8 @@ async def measure(ctx: Context, backend: str, count: int, **env: str) -> FanoutR
 
 
 async def run(ctx: Context) -> Report:
-    count = ctx.pick(900, 60)
-    paid_count = ctx.pick(500, 60)
+    count = ctx.pick(300, 60)
+    paid_count = ctx.pick(200, 60)
     report = Report(
         NAME,
         TITLE,

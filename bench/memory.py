@@ -107,7 +107,7 @@ def slope(points: list[tuple[int, int]]) -> float:
 
 
 async def run(ctx: Context) -> Report:
-    big_marks = ctx.pick([400, 800, 1200], [50, 100])
+    big_marks = ctx.pick([100, 200, 300], [50, 100])
     report = Report(
         NAME,
         TITLE,
@@ -119,7 +119,7 @@ async def run(ctx: Context) -> Report:
     )
     for backend in ctx.slow_backends:
         name = BACKEND_NAMES[backend]
-        small_marks = ctx.pick([500, 1000], [100])
+        small_marks = ctx.pick([150, 300], [100])
         small = await measure(ctx, backend, SMALL, small_marks)
         big = await measure(ctx, backend, BIG, big_marks)
         report.data[backend] = {"small": small, "big": big}

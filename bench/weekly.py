@@ -1,6 +1,6 @@
 """7. A Monday: weekly reviews with their charts; startup time and the first chart's cost.
 
-For each database: 60 onboarded owners (8 with --quick) with four weeks of completed
+For each database: 30 onboarded owners (8 with --quick) with four weeks of completed
 check-ins and their Monday review (`weekly_review`, the chart; `weekly_review_details`, the
 words) due now, in a scratch database. The real dispatcher (`bot.delivery.dispatcher`, built by
 `build_application` with `PAID_BROADCAST` so Telegram's 30 a second is not what is measured,
@@ -247,7 +247,7 @@ async def startup(ctx: Context, backend: str) -> float:
 
 
 async def run(ctx: Context) -> Report:
-    owners = ctx.pick(60, 8)
+    owners = ctx.pick(30, 8)
     report = Report(
         NAME,
         TITLE,
