@@ -5,9 +5,11 @@
     .venv/bin/python -m bench --only fanout    # one benchmark (repeatable)
     .venv/bin/python -m bench --backends sqlite
 
-The full run of every benchmark rewrites bench/RESULTS.md; a partial or --quick run prints its
-tables and writes a results file only when --results PATH is given. Exit status 0 even when a
-target is not met (the report says which and why); 1 when a benchmark itself failed.
+Each benchmark run writes bench/NAME.json (its measurements, rows, checks and where it ran), then
+bench/RESULTS.md is rendered again from every bench/*.json: `--only NAME` rewrites that section
+only. A --quick run prints its tables and writes nothing unless --results DIR is given. Exit
+status 0 even when a target is not met (the report says which and why); 1 when a benchmark
+itself failed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +26,7 @@ import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
     BACKEND_NAMES,
@@ -36,7 +40,7 @@ from bench.common import (
     progress,
 )
 
-BENCHMARKS = ("throughput", "fanout", "due_scan", "memory", "latency", "flood")
+BENCHMARKS = ("throughput", "fanout", "due_scan", "memory", "latency", "flood", "weekly")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -52,10 +56,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated databases to measure: sqlite,postgresql (default both)",
     )
     parser.add_argument(
-        "--results", type=Path, help="write the markdown results here (default for a full run: "
-        "bench/RESULTS.md)"
+        "--results", type=Path, help="write the JSON and RESULTS.md into this folder (default, "
+        "except with --quick: bench/)"
     )  # fmt: skip
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     args.backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
     unknown = set(args.backends) - set(BACKENDS)
     if unknown:
@@ -121,10 +126,16 @@ async def main_async(args: argparse.Namespace) -> int:
     total = time.monotonic() - started
     progress(f"all done in {total:.0f} s")
     summary(reports)
-    target = args.results or (RESULTS if not args.only and not args.quick else None)
-    if target is not None:
-        target.write_text(results_markdown(args, reports, started_at, total, pg, skipped))
-        progress(f"wrote {target}")
+    directory = args.results or (None if args.quick else RESULTS.parent)
+    if directory is not None:
+        facts = provenance(args, started_at, pg, skipped)
+        for report in reports:
+            record = report.to_json() | {"provenance": facts}
+            path = directory / f"{report.name}.json"
+            path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+            progress(f"wrote {path}")
+        (directory / "RESULTS.md").write_text(render_results(directory))
+        progress(f"wrote {directory / 'RESULTS.md'} from the JSON files beside it")
     return 1 if failed else 0
 
 
@@ -138,50 +149,72 @@ def summary(reports: list[Report]) -> None:
                   f"{check.verdict}")  # fmt: skip
 
 
-def results_markdown(
-    args: argparse.Namespace,
-    reports: list[Report],
-    started_at: datetime,
-    total: float,
-    pg: str | None,
-    skipped: dict[str, str],
-) -> str:
-    command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "")
+def provenance(
+    args: argparse.Namespace, started_at: datetime, pg: str | None, skipped: dict[str, str]
+) -> dict[str, str]:
+    """Where and how a section was measured: written into its JSON, shown in RESULTS.md."""
+    command = ".venv/bin/python -m bench " + " ".join(args.argv)
     facts = machine() + [
         ("SQLite", sqlite3.sqlite_version),
         ("PostgreSQL", pg or "not reachable"),
         *versions(),
         ("databases measured", ", ".join(BACKEND_NAMES[b] for b in args.backends if b not in
                                          skipped)),
-        ("git", git_revision()),
-        ("date (UTC)", f"{started_at:%Y-%m-%d %H:%M}"),
-        ("total run time", f"{total:.0f} s"),
     ]  # fmt: skip
+    return {
+        "command": command.strip(),
+        "git": git_revision(),
+        "date (UTC)": f"{started_at:%Y-%m-%d %H:%M}",
+        **dict(facts),
+    }
+
+
+def render_results(directory: Path) -> str:
+    """RESULTS.md, entirely from the JSON each benchmark's last run wrote (never by hand)."""
+    records = [
+        json.loads(path.read_text())
+        for name in BENCHMARKS
+        if (path := directory / f"{name}.json").exists()
+    ]
     rows = []
-    for report in reports:
-        if report.error:
-            rows.append([report.title, "-", "-", "**failed**", report.error])
-        for check in report.checks:
-            rows.append([report.title.split(" (")[0], check.name, check.value, check.target,
-                         f"**{check.verdict}**"])  # fmt: skip
+    for record in records:
+        title = record["title"].split(" (")[0]
+        if record["error"]:
+            rows.append([title, "-", "-", "-", "**failed**", record["error"]])
+        for check in record["checks"]:
+            when = record["provenance"]["date (UTC)"]
+            rows.append([title, check["name"], check["value"], check["target"],
+                         f"**{check['verdict']}**", when])  # fmt: skip
     parts = [
         "# Benchmark results",
         "",
-        f"Written by `{command}` (see `bench/__main__.py`); rerun it rather than editing this "
-        "file. Each benchmark compares two measurements taken in the same run, so the ratios "
-        "hold on a noisy shared machine even when the absolute numbers move.",
-        "",
-        "## Machine",
-        "",
-        markdown_table(["what", "value"], facts),
+        "Generated by `python -m bench` from the JSON files beside this one (`bench/*.json`); "
+        "each section is rewritten by the run that measured it (`--only NAME` rewrites one), "
+        "with the commit, date, machine and command of that run. Do not edit: rerun. Ratios "
+        "compare measurements alternated within one run, so they hold on a noisy shared "
+        "machine even when the absolute numbers move.",
         "",
         "## Summary",
         "",
-        markdown_table(["benchmark", "target", "measured", "wanted", "verdict"], rows),
+        markdown_table(
+            ["benchmark", "target", "measured", "wanted", "verdict", "measured on"], rows
+        ),  # fmt: skip
         "",
     ]
-    parts += [report.markdown() for report in reports]
+    parts += [section_markdown(record) for record in records]
     return "\n".join(parts)
+
+
+def section_markdown(record: dict[str, Any]) -> str:
+    facts = record["provenance"]
+    report = Report.from_json(record)
+    where = markdown_table(["run", "value"], [[k, v] for k, v in facts.items()])
+    text = report.markdown()
+    head, _, rest = text.partition("\n\n")
+    return (
+        f"{head}\n\n<details><summary>Measured by <code>{facts['command']}</code> at "
+        f"{facts['git']}, {facts['date (UTC)']} UTC</summary>\n\n{where}\n\n</details>\n\n{rest}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import os
 import shutil
@@ -60,8 +61,7 @@ class Context:
 
     @property
     def slow_backends(self) -> tuple[str, ...]:
-        """Databases for the benchmarks that wait on real time (the 30/s limit): with --quick,
-        only the first one asked for."""
+        """The databases a benchmark measures: with --quick (a smoke test), only the first."""
         return self.backends[:1] if self.quick else self.backends
 
 
@@ -102,6 +102,23 @@ class Report:
     extra: str = ""
     seconds: float = 0.0
     error: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # the raw measurements, for the JSON
+
+    def to_json(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        record["seconds"] = round(self.seconds)
+        for check, raw in zip(record["checks"], self.checks, strict=True):
+            check["verdict"] = raw.verdict
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Report:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        report = cls(**{k: v for k, v in record.items() if k in fields and k != "checks"})
+        report.checks = [
+            Check(**{k: v for k, v in c.items() if k != "verdict"}) for c in record["checks"]
+        ]
+        return report
 
     def print(self) -> None:
         print()
@@ -171,6 +188,15 @@ def percentile(values: Sequence[float | None], q: float) -> float:
     ordered = sorted(math.inf if v is None else v for v in values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def tail_label(n: int) -> str:
+    """The highest percentile a sample of n supports: p99 needs hundreds, p90 tens."""
+    return "p99" if n >= 300 else "p90" if n >= 30 else "max"
+
+
+def tail(values: Sequence[float | None]) -> float:
+    return percentile(values, {"p99": 99, "p90": 90, "max": 100}[tail_label(len(values))])
 
 
 def ms(seconds: float) -> str:

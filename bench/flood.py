@@ -151,8 +151,8 @@ async def measure(
 
 
 async def run(ctx: Context) -> Report:
-    baseline_s = ctx.pick(8.0, 5.0)
-    flood_s, after_s = ctx.pick(10.0, 7.0), ctx.pick(15.0, 5.0)
+    baseline_s = ctx.pick(8.0, 3.0)
+    flood_s, after_s = ctx.pick(10.0, 4.0), ctx.pick(15.0, 3.0)
     stop_timeout = ctx.pick(10.0, 5.0)
     report = Report(
         NAME,

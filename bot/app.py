@@ -61,7 +61,7 @@ def build_application(
         )
         .rate_limiter(
             # A paid broadcast may go up to 1000 a second; the per-chat limit still holds.
-            PacedRateLimiter(overall_rate=900.0) if settings.paid_broadcast else PacedRateLimiter()
+            PacedRateLimiter(paid_limit=900) if settings.paid_broadcast else PacedRateLimiter()
         )
         .concurrent_updates(processor)
         .post_init(_post_init)

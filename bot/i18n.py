@@ -194,6 +194,8 @@ def _build_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: compile each once, never stat its file again per render.
+        auto_reload=False,
     )
     env.filters.update(
         money=_money, number=_number, date=_date, weekday=_weekday, time=_time, short=_short,

@@ -20,6 +20,14 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Return an async engine; on SQLite every transaction is BEGIN IMMEDIATE (one writer waits)."""
     if url.startswith("sqlite"):
+        # One connection per process: every transaction takes SQLite's one write lock anyway
+        # (BEGIN IMMEDIATE), and a second connection would wait for it in SQLite's busy handler,
+        # which sleeps up to 100 ms between tries and is not first-come first-served (under
+        # load a waiter can miss the lock for 10 s and fail). The pool's queue is FIFO on the
+        # event loop and hands the connection over the moment it is free.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 60)
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )

@@ -1,7 +1,7 @@
 """A local Telegram Bot API sandbox for tests, the terminal demo and benchmarks."""
 
 from .chats import ANONYMOUS_ADMIN, SandboxChannel, SandboxGroup
-from .flood import FloodControl, TokenBucket, max_in_window
+from .flood import FloodControl, SlidingWindow, max_in_window
 from .html_entities import HtmlParseError, ParsedText, parse_html, plain_text, utf16_len
 from .models import (
     ApiError,
@@ -38,7 +38,7 @@ __all__ = [
     "SendRecord",
     "StoredFile",
     "StoredMessage",
-    "TokenBucket",
+    "SlidingWindow",
     "UploadedFile",
     "WebhookConfig",
     "WebhookDelivery",

@@ -185,16 +185,16 @@ class BotApiSandbox:
         *,
         flood_control: bool = True,
         api_spec_path: str | None = None,
-        per_chat_rate: float = 1.0,
-        per_chat_burst: int = 3,
-        global_rate: float = 30.0,
-        global_burst: int = 30,
+        per_chat_limit: int = 1,
+        global_limit: int = 30,
+        group_limit: int = 20,
+        paid_limit: int = 1000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
         self.clock = clock
         self.flood_control = flood_control
-        self.flood = FloodControl(per_chat_rate, per_chat_burst, global_rate, global_burst, clock)
+        self.flood = FloodControl(per_chat_limit, global_limit, group_limit, paid_limit, clock)
         self.spec: ApiSpec = load_spec(api_spec_path)
         bot_id = token.split(":", 1)[0]
         self.bot_user: dict[str, Any] = {
@@ -978,10 +978,12 @@ class BotApiSandbox:
         if state.id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
-    def _check_flood(self, state: ChatState) -> None:
+    def _check_flood(self, state: ChatState, params: dict[str, Any] | None = None) -> None:
+        """Count a message or an edit against Telegram's limits (see bot/sandbox/flood.py)."""
         if not self.flood_control:
             return
-        retry_after = self.flood.acquire(state.id)
+        paid = bool(params and params.get("allow_paid_broadcast"))
+        retry_after = self.flood.acquire(state.id, paid=paid)
         if retry_after is not None:
             raise ApiError(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
@@ -1172,7 +1174,7 @@ class BotApiSandbox:
         state = self._target_chat(params)
         reply_to = self._reply_target(state, params)
         self._check_blocked(state)
-        self._check_flood(state)
+        self._check_flood(state, params)
         msg = self._store_message(
             state,
             "bot",
@@ -1205,7 +1207,7 @@ class BotApiSandbox:
         self._check_blocked(state)
         limit = MAX_PHOTO_BYTES if kind == "photo" else MAX_UPLOAD_BYTES
         stored = self._upload(params.get(kind), kind, limit=limit)
-        self._check_flood(state)
+        self._check_flood(state, params)
         msg = self._store_message(
             state,
             "bot",
@@ -1248,6 +1250,7 @@ class BotApiSandbox:
         inline, _ = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         if (parsed.text, parsed.entities, inline) == (msg.text, msg.entities, msg.inline_markup):
             raise ApiError(400, NOT_MODIFIED)
+        self._check_flood(state, params)  # Telegram counts edits like sends
         msg.snapshot()
         msg.text, msg.entities, msg.inline_markup = parsed.text, parsed.entities, inline
         msg.source_text, msg.parse_mode = params.get("text"), params.get("parse_mode")
@@ -1262,6 +1265,7 @@ class BotApiSandbox:
         new = (caption.text or None, caption.entities, inline)
         if new == (msg.caption, msg.caption_entities, msg.inline_markup):
             raise ApiError(400, NOT_MODIFIED)
+        self._check_flood(state, params)  # Telegram counts edits like sends
         msg.snapshot()
         msg.caption, msg.caption_entities, msg.inline_markup = new
         msg.source_text, msg.parse_mode = params.get("caption"), params.get("parse_mode")
@@ -1272,6 +1276,7 @@ class BotApiSandbox:
         inline, _ = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         if inline == msg.inline_markup:
             raise ApiError(400, NOT_MODIFIED)
+        self._check_flood(state, params)  # Telegram counts edits like sends
         msg.snapshot()
         msg.inline_markup = inline
         return self._apply_edit(state, msg, "keyboard " + _describe_buttons(msg))

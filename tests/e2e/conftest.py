@@ -65,6 +65,9 @@ class Bot:
 
     async def restart(self) -> None:
         await self.stop()
+        # A real restart takes longer than Telegram's per-chat second, which the new process's
+        # rate limiter cannot know about: wait it out rather than provoke a 429.
+        await asyncio.sleep(1.0)
         await self.start()
 
     @property

@@ -37,7 +37,8 @@ class FakeClock:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[BotApiSandbox]:
-    async with BotApiSandbox() as running:
+    # Several calls to one chat in a row: the flood limits have their own tests below.
+    async with BotApiSandbox(per_chat_limit=20) as running:
         yield running
 
 
@@ -300,11 +301,11 @@ async def test_flood_control_per_chat_answers_429_with_retry_after(
     client: httpx.AsyncClient,
 ) -> None:
     clock = FakeClock()
-    async with BotApiSandbox(clock=clock, per_chat_rate=1.0, per_chat_burst=3) as sandbox:
+    async with BotApiSandbox(clock=clock) as sandbox:
         sandbox.user(7)
         sandbox.user(8)
-        for _ in range(3):
-            assert (await call(client, sandbox, "sendMessage", chat_id=7, text="x"))[0] == 200
+        assert (await call(client, sandbox, "sendMessage", chat_id=7, text="x"))[0] == 200
+        clock.advance(0.5)
         status, body = await call(client, sandbox, "sendMessage", chat_id=7, text="x")
         assert status == 429
         assert body == {
@@ -313,37 +314,81 @@ async def test_flood_control_per_chat_answers_429_with_retry_after(
             "description": "Too Many Requests: retry after 1",
             "parameters": {"retry_after": 1},
         }
-        # Another chat is not affected; the first recovers once a token refills.
+        # Another chat is not affected; the first may send again one second after its last.
         assert (await call(client, sandbox, "sendMessage", chat_id=8, text="x"))[0] == 200
-        clock.advance(1.0)
+        clock.advance(0.5)
         assert (await call(client, sandbox, "sendMessage", chat_id=7, text="x"))[0] == 200
         assert sandbox.errors_served[429] == 1
-        assert len(sandbox.sends) == 5
-        assert sandbox.max_sends_in_window(1.0, chat_id=7) == 3
-        assert sandbox.max_sends_in_window(1.0) == 4
+        assert len(sandbox.sends) == 3
+        assert sandbox.max_sends_in_window(1.0, chat_id=7) == 1
 
 
-async def test_flood_control_global_limit_and_edits_do_not_count(
+async def test_flood_control_counts_edits_like_sends(client: httpx.AsyncClient) -> None:
+    clock = FakeClock()
+    async with BotApiSandbox(clock=clock) as sandbox:
+        sandbox.user(7)
+        sent = await call(client, sandbox, "sendMessage", chat_id=7, text="x")
+        message_id = sent[1]["result"]["message_id"]
+        edit = {"chat_id": 7, "message_id": message_id}
+        status, _ = await call(client, sandbox, "editMessageText", **edit, text="e0")
+        assert status == 429
+        clock.advance(1.0)
+        assert (await call(client, sandbox, "editMessageText", **edit, text="e1"))[0] == 200
+        status, _ = await call(client, sandbox, "editMessageReplyMarkup", **edit, reply_markup={
+            "inline_keyboard": [[{"text": "a", "callback_data": "a"}]]
+        })  # fmt: skip
+        assert status == 429
+
+
+async def test_flood_control_overall_is_a_sliding_second_without_burst(
     client: httpx.AsyncClient,
 ) -> None:
     clock = FakeClock()
-    async with BotApiSandbox(clock=clock, global_rate=5.0, global_burst=5) as sandbox:
-        for chat_id in range(1, 7):
+    async with BotApiSandbox(clock=clock, global_limit=5) as sandbox:
+        for chat_id in range(1, 12):
             sandbox.user(chat_id)
-        sent = [
-            await call(client, sandbox, "sendMessage", chat_id=c, text="x") for c in range(1, 6)
-        ]
+        for chat_id in range(1, 4):  # three at t = 0
+            assert (await call(client, sandbox, "sendMessage", chat_id=chat_id, text="x"))[0] == 200
+        clock.advance(0.6)
+        for chat_id in (4, 5):  # two more at t = 0.6: five in the window
+            assert (await call(client, sandbox, "sendMessage", chat_id=chat_id, text="x"))[0] == 200
         status, body = await call(client, sandbox, "sendMessage", chat_id=6, text="x")
         assert (status, body["parameters"]["retry_after"]) == (429, 1)
-        # Edits are not sends.
-        message_id = sent[0][1]["result"]["message_id"]
-        for n in range(3):
-            status, _ = await call(
-                client, sandbox, "editMessageText", chat_id=1, message_id=message_id, text=f"e{n}"
-            )
-            assert status == 200
-        clock.advance(0.2)
-        assert (await call(client, sandbox, "sendMessage", chat_id=6, text="x"))[0] == 200
+        # At t = 1.0 the first three have left the window, the two of t = 0.6 have not: a
+        # token bucket would have refilled by now and let a burst through.
+        clock.advance(0.4)
+        for chat_id in (6, 7, 8):
+            assert (await call(client, sandbox, "sendMessage", chat_id=chat_id, text="x"))[0] == 200
+        assert (await call(client, sandbox, "sendMessage", chat_id=9, text="x"))[0] == 429
+        assert sandbox.max_sends_in_window(1.0) == 5
+
+
+async def test_flood_control_groups_get_twenty_a_minute(client: httpx.AsyncClient) -> None:
+    clock = FakeClock()
+    async with BotApiSandbox(clock=clock) as sandbox:
+        sandbox.auto_create_chats = True
+        for _ in range(20):
+            clock.advance(1.0)
+            params = {"chat_id": -100, "text": "x"}
+            assert (await call(client, sandbox, "sendMessage", **params))[0] == 200
+        status, body = await call(client, sandbox, "sendMessage", chat_id=-100, text="x")
+        assert (status, body["parameters"]["retry_after"]) == (429, 41)
+        clock.advance(41.0)
+        assert (await call(client, sandbox, "sendMessage", chat_id=-100, text="x"))[0] == 200
+
+
+async def test_flood_control_paid_broadcasts_pass_the_thirty(client: httpx.AsyncClient) -> None:
+    clock = FakeClock()
+    async with BotApiSandbox(clock=clock, global_limit=2, paid_limit=4) as sandbox:
+        for chat_id in range(1, 7):
+            sandbox.user(chat_id)
+        for chat_id in (1, 2):
+            assert (await call(client, sandbox, "sendMessage", chat_id=chat_id, text="x"))[0] == 200
+        assert (await call(client, sandbox, "sendMessage", chat_id=3, text="x"))[0] == 429
+        paid = {"text": "x", "allow_paid_broadcast": True}
+        assert (await call(client, sandbox, "sendMessage", chat_id=3, **paid))[0] == 200
+        assert (await call(client, sandbox, "sendMessage", chat_id=4, **paid))[0] == 200
+        assert (await call(client, sandbox, "sendMessage", chat_id=5, **paid))[0] == 429
 
 
 async def test_flood_control_can_be_disabled(client: httpx.AsyncClient) -> None:

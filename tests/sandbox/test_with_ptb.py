@@ -88,7 +88,7 @@ def build_app(sandbox: BotApiSandbox, errors: Errors) -> Application:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[BotApiSandbox]:
-    async with BotApiSandbox(per_chat_burst=5) as running:
+    async with BotApiSandbox(per_chat_limit=5) as running:
         yield running
 
 
