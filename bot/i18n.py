@@ -46,6 +46,7 @@ COMMAND_NAMES: dict[str, dict[str, str]] = {
     "forget": {"en": "forget", "fr": "oublier"},
     "privacy": {"en": "privacy", "fr": "confidentialite"},
     "help": {"en": "help", "fr": "aide"},
+    "partner": {"en": "partner", "fr": "partenaire"},
 }
 
 # The owner's time zone picks the territory of their locale (dates, times, money): an English

@@ -15,6 +15,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from babel.dates import format_date
@@ -267,8 +268,8 @@ async def compose_weekly_review(
     caption, _ = review_texts(
         user.language, review, assessment, outlook, weekly=True, data=refreshed.history
     )
-    png = await asyncio.to_thread(chart_png, user.language, review)
-    return Outgoing(caption, photo=png)
+    # Drawn by the dispatcher after this transaction ends: no lock is held while it renders.
+    return Outgoing(caption, render_photo=partial(chart_png, user.language, review))
 
 
 async def compose_weekly_details(

@@ -8,7 +8,7 @@ import os
 import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -33,6 +33,7 @@ BATCH_SIZE = 60  # about two seconds of sends at 30/s: claims stay fresh while t
 # A database that is locked, restarting or unreachable will answer again: retry, never fail.
 TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError, asyncio.TimeoutError)
 
+COMPOSE_AHEAD = 3  # rows composed while others are being sent
 MARK_SENT_RETRIES = (0.2, 1.0, 5.0)  # seconds between tries to record a send that worked
 
 # Called in the transaction that settles a row (sent, dropped, failed): plans what comes next.
@@ -85,6 +86,7 @@ class Dispatcher:
         self._retry_backoff = retry_backoff
         # Sends between "request made" and "marked sent" are the ones a crash can duplicate.
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._composing = asyncio.Semaphore(COMPOSE_AHEAD + max_in_flight)
         self._stopping = False
         self._replan = replan
 
@@ -207,20 +209,29 @@ class Dispatcher:
                 )
 
     async def _deliver(self, row_id: int, report: TickReport) -> None:
-        # Compose, send and mark one at a time: a burst of compose transactions at the start
-        # of a batch would only stall the sends behind it.
+        # Composing (a short transaction, then any drawing outside it) overlaps other owners'
+        # sends; only send-and-mark is bounded, as those are what a crash could repeat.
+        async with self._composing:
+            composed = await self._compose(row_id, report)
+            if composed is None:
+                return
+            chat_id, outgoing = composed
+            if outgoing.render_photo is not None:
+                photo = await asyncio.to_thread(outgoing.render_photo)
+                outgoing = replace(outgoing, photo=photo, render_photo=None)
         async with self._in_flight:
             if self._halted():  # leadership lost while this row waited its turn
                 await self._release(row_id)
                 return
-            await self._compose_and_send(row_id, report)
+            await self._send_and_settle(row_id, chat_id, outgoing, report)
 
-    async def _compose_and_send(self, row_id: int, report: TickReport) -> None:
+    async def _compose(self, row_id: int, report: TickReport) -> tuple[int, Outgoing] | None:
+        """The row's message and chat, or None when it was dropped (then settled here)."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await outbox.get_claimed(session, row_id, self._worker)
             if row is None:
-                return
+                return None
             user = await session.get(User, row.user_id)
             kind = self._kinds.get(row.kind)
             outgoing = None
@@ -231,9 +242,8 @@ class Dispatcher:
                 report.cancelled += 1
                 if user is not None:
                     await self._after_settled(session, user, row)
-                return
-            chat_id = user.chat_id
-        await self._send_and_settle(row_id, chat_id, outgoing, report)
+                return None
+            return user.chat_id, outgoing
 
     async def _send_and_settle(
         self, row_id: int, chat_id: int, outgoing: Outgoing, report: TickReport

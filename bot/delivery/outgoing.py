@@ -20,6 +20,8 @@ class Outgoing:
     text: str
     rows: ButtonRows | None = None
     photo: bytes | None = None
+    # A photo to draw (CPU) once the compose transaction has ended, in a worker thread.
+    render_photo: Callable[[], bytes] | None = None
     document: tuple[str, bytes] | None = None  # (file name, content)
 
 
