@@ -8,10 +8,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import users
 from bot.db.models import Dialog, DialogName, Quote
 from bot.i18n import label, render
-from bot.services import checkins, edits, quotes
+from bot.services import checkins, dialogs, edits, quotes
 from bot.services.activity_input import ActivityInputError, ActivityKind, parse_log
 from bot.services.checkins import MAX_PAUSE_DAYS, PAUSE_CHOICES
 from bot.services.dialogs import GUIDED_TTL
@@ -114,7 +113,7 @@ async def cmd_pause(update: Update, context: BotContext) -> None:
     rows: Keyboard | None = None
     async with user_turn(update, context) as turn:
         if not typed.strip():
-            await users.set_dialog(turn.session, turn.user, DialogName.PAUSE, "how_long", turn.now)
+            await dialogs.begin(turn.session, turn.user, DialogName.PAUSE, "how_long", turn.now)
             text, rows = render("activity/pause_ask", turn.lang), _pause_rows(turn.lang)
         else:
             text = await _pause_for(turn, typed)
@@ -132,9 +131,9 @@ async def _pause_for(turn: Turn, typed: str) -> str:
 
 
 async def _paused_text(turn: Turn, last_day: date) -> str:
-    dialog = await users.get_dialog(turn.session, turn.user)
+    dialog = await dialogs.current(turn.session, turn.user)
     if dialog is not None and dialog.name == DialogName.PAUSE:
-        await users.clear_dialog(turn.session, turn.user)
+        await dialogs.close(turn.session, turn.user)
     resume_on = await checkins.pause_through(turn.session, turn.user, last_day, turn.now)
     return render("activity/paused", turn.lang, until=last_day, resume_on=resume_on)
 

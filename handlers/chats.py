@@ -24,8 +24,8 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
 from bot.context import BotContext
-from bot.db import groups
 from bot.i18n import label, pick_language, render
+from bot.services import accounts
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ async def on_outside_private(update: Update, context: BotContext) -> None:
         return
     data = context.bot_data
     async with data.sessions.begin() as session:
-        if not await groups.claim_notice(session, chat.id, data.clock.now().date()):
+        if not await accounts.claim_group_notice(session, chat.id, data.clock.now().date()):
             return
     # A group has no language of its own: the sender's, unless they are anonymous.
     sender = update.effective_user

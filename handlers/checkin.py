@@ -11,12 +11,10 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import checkins as checkin_queries
-from bot.db import users
 from bot.db.models import CheckIn, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import label, render
-from bot.services import checkin_extras, checkins, goals, typed_answers
+from bot.services import accounts, checkin_extras, checkins, goals, typed_answers
 from bot.services.activity_input import ActivityInputError, parse_count
 from bot.services.checkins import COUNT_BUTTONS, MORE, BlockAnswer, Outcome, Reason, Step
 from bot.services.preferences import zone
@@ -148,7 +146,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
                 text = render("checkin/later", turn.lang, at=local) if local else None
                 if local is not None:
                     # The question leaves this message: nothing to take off it later.
-                    snoozed = await checkin_queries.get(
+                    snoozed = await checkins.of_day(
                         turn.session, turn.user.id, date.fromisoformat(parsed.arg)
                     )
                     if snoozed is not None:
@@ -201,7 +199,7 @@ async def _exact_prompt(
     turn: Turn, day: date, parsed: cb.Callback
 ) -> tuple[str | None, Keyboard]:
     """"5+": the same question, asking for the exact number to be typed; nothing is stored."""
-    checkin = await checkin_queries.get(turn.session, turn.user.id, day)
+    checkin = await checkins.of_day(turn.session, turn.user.id, day)
     if checkin is None or checkin.step != parsed.action or checkin.completed_at is not None:
         return None, []
     return await ask(
@@ -264,10 +262,10 @@ async def _remember_message(
     """Keep the newest question's message id and take the buttons off the one it replaces."""
     assert update.effective_user is not None
     async with context.bot_data.sessions.begin() as session:
-        user = await users.get_by_telegram_id(session, update.effective_user.id)
+        user = await accounts.find(session, update.effective_user.id)
         if user is None:
             return
-        checkin = await checkin_queries.get(session, user.id, day)
+        checkin = await checkins.of_day(session, user.id, day)
         if checkin is not None:
             checkin.message_id = message_id
     if previous and previous != message_id and update.effective_chat is not None:
@@ -311,7 +309,7 @@ async def compose_follow_up(
 async def after_scheduled_sent(
     session: AsyncSession, row: OutboxMessage, user: User, message_id: int, now: datetime
 ) -> None:
-    checkin = await checkin_queries.get(session, user.id, date.fromisoformat(row.payload["date"]))
+    checkin = await checkins.of_day(session, user.id, date.fromisoformat(row.payload["date"]))
     if checkin is None:
         return
     if row.kind == checkins.CHECKIN_KIND:

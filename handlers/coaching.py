@@ -24,12 +24,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import history as history_queries
-from bot.db import outbox, users
 from bot.db.models import Dialog, DialogName, OutboxMessage, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import BABEL_LOCALES, label, render
-from bot.services import charts, coaching, history, quiet_day, reports
+from bot.services import charts, coaching, dialogs, history, quiet_day, reports
 from bot.services.coaching import (
     PACE_CHOICES,
     QUIZ,
@@ -49,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 FEATURE = "coach"  # coach:remedy:<verdict>, coach:ask:<option>, coach:pace:<n>, coach:quiz:
 QUIZ_FEATURE = "diag"  # diag:<question>:<option>
-NUDGE_KIND = "coach_nudge"
+NUDGE_KIND = history.NUDGE_KIND
 REVIEW_LATE_LIMIT = timedelta(hours=12)
 MAX_SIGNALS_SHOWN = 3
 
@@ -174,7 +172,7 @@ def review_texts(
 
 async def verdict_changes(session: AsyncSession, user: User, today: date) -> list[tuple[date, str]]:
     """The data verdicts of the last 12 weeks, one entry each time it changed (at most 6)."""
-    rows = await history_queries.diagnoses_since(
+    rows = await history.verdicts_since(
         session, user.id, history.DATA, today - timedelta(weeks=12)
     )
     changes: list[tuple[date, str]] = []
@@ -211,15 +209,7 @@ async def after_checkin(turn: Turn) -> None:
         refreshed.previous_verdict,
         assessment.evidence.pattern,
     )
-    await outbox.schedule(
-        turn.session,
-        user_id=turn.user.id,
-        kind=NUDGE_KIND,
-        dedupe_key=f"{NUDGE_KIND}:{turn.user.id}:{coaching.iso_week(refreshed.today)}",
-        due_at=turn.now,
-        now=turn.now,
-        payload={"verdict": assessment.verdict.value, "date": refreshed.today.isoformat()},
-    )
+    await history.plan_nudge(turn.session, turn.user, refreshed, turn.now)
 
 
 async def compose_nudge(
@@ -367,12 +357,12 @@ def on_typed_text(turn: Turn, dialog: Dialog) -> tuple[str, Keyboard]:
 async def cmd_diagnose(update: Update, context: BotContext) -> None:
     """A one-tap quiz to tell which slowdown is yours; a quiz left halfway picks up again."""
     async with user_turn(update, context) as turn:
-        dialog = await users.get_dialog(turn.session, turn.user)
+        dialog = await dialogs.current(turn.session, turn.user)
         answers = _answers(dialog.data) if dialog and dialog.name == DialogName.DIAGNOSE else {}
         question = coaching.next_quiz_question(answers)
         if question is None:  # a finished quiz left open: start over
             answers, question = {}, QUIZ[0]
-        await users.set_dialog(
+        await dialogs.begin(
             turn.session,
             turn.user,
             DialogName.DIAGNOSE,
@@ -393,7 +383,7 @@ async def on_quiz_button(update: Update, context: BotContext) -> None:
     text: str | None = None
     rows: Keyboard = []
     async with user_turn(update, context) as turn:
-        dialog = await users.get_dialog(turn.session, turn.user)
+        dialog = await dialogs.current(turn.session, turn.user)
         if (
             parsed is None
             or dialog is None
@@ -406,7 +396,7 @@ async def on_quiz_button(update: Update, context: BotContext) -> None:
             answers = {**_answers(dialog.data), parsed.action: parsed.arg}
             question = coaching.next_quiz_question(answers)
             if question is not None:
-                await users.set_dialog(
+                await dialogs.begin(
                     turn.session,
                     turn.user,
                     DialogName.DIAGNOSE,
@@ -416,7 +406,7 @@ async def on_quiz_button(update: Update, context: BotContext) -> None:
                 )
                 text, rows = quiz_question(turn.lang, QUIZ.index(question) + 1, resuming=False)
             else:
-                await users.clear_dialog(turn.session, turn.user)
+                await dialogs.close(turn.session, turn.user)
                 text, rows = await _quiz_result(turn, answers)
     await query.answer(toast)
     if text is not None:
@@ -546,7 +536,7 @@ async def on_usual_pace(update: Update, context: BotContext, arg: str) -> None:
     weekly = int(arg) if arg.isdigit() and int(arg) in PACE_CHOICES else None
     async with user_turn(update, context) as turn:
         if weekly is not None:
-            await history_queries.set_usual_pace(turn.session, turn.user.id, weekly, turn.now)
+            await history.set_usual_pace(turn.session, turn.user.id, weekly, turn.now)
         refreshed = await history.refresh(turn.session, turn.user, turn.now)
         text = render(
             "coaching/pace_saved",

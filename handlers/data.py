@@ -10,10 +10,9 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.db import users
 from bot.db.models import Dialog, DialogName
 from bot.i18n import label, pick_language, render, splits_on_semicolons
-from bot.services import data_format, privacy
+from bot.services import accounts, data_format, privacy
 from bot.services.data_format import ImportRefused, Payload, Problem
 from handlers import callback_data as cb
 from handlers import partners as partner_handlers
@@ -220,7 +219,7 @@ async def _forget(update: Update, context: BotContext, token: str) -> None:
     erased = None
     # Not user_turn: a second tap after the erasure must not open a new account.
     async with context.bot_data.sessions.begin() as session:
-        user = await users.get_by_telegram_id(session, update.effective_user.id, lock=True)
+        user = await accounts.find(session, update.effective_user.id, lock=True)
         if user is not None:
             lang = user.language
             erased = await privacy.forget(session, user, token, context.bot_data.clock.now())

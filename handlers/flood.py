@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from telegram.error import TelegramError
 
 from bot.context import BotApplication
-from bot.db import users
 from bot.fair_updates import Shed
 from bot.i18n import pick_language, render
+from bot.services import accounts
 from bot.services.preferences import zone
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ async def tell_what_was_not_read(application: BotApplication, shed: Shed) -> Non
     """Read-only: in the owner's language and time zone (Telegram's language if new)."""
     data = application.bot_data
     async with data.sessions() as session:
-        user = await users.get_by_telegram_id(session, shed.user_id)
+        user = await accounts.find(session, shed.user_id)
     lang = user.language if user is not None else pick_language(shed.language_code)
     where = zone(user.timezone) if user is not None else UTC
     first = (shed.first or datetime.now(UTC)).astimezone(where)

@@ -8,10 +8,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import users
 from bot.db.models import Dialog
 from bot.i18n import label, render
-from bot.services import goals
+from bot.services import dialogs, goals
 from bot.services.goals import GoalInputError, GoalStep
 from handlers import callback_data as cb
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
@@ -166,7 +165,7 @@ async def on_goal_button(update: Update, context: BotContext) -> None:
             else:
                 text = await _set(turn, target, current.reward)
         elif action == "cancel" and dialog is not None:
-            await users.clear_dialog(turn.session, turn.user)
+            await dialogs.close(turn.session, turn.user)
             text = render("goal/cancelled", turn.lang)
         else:
             toast = stale

@@ -6,9 +6,8 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.db import users
 from bot.i18n import pick_language, render
-from bot.services import privacy
+from bot.services import accounts, privacy
 from handlers import data
 from handlers.common import reply
 
@@ -39,7 +38,7 @@ async def on_media(update: Update, context: BotContext) -> None:
     tg_user = update.effective_user
     assert message is not None and tg_user is not None
     async with context.bot_data.sessions() as session:
-        user = await users.get_by_telegram_id(session, tg_user.id)
+        user = await accounts.find(session, tg_user.id)
         importing = user is not None and await privacy.import_dialog(session, user) is not None
     if message.document is not None and importing:
         await data.on_document(update, context)  # the file /import is waiting for

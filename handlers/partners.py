@@ -10,8 +10,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import goals as goal_queries
-from bot.db import partners as queries
 from bot.db.models import OutboxMessage, PartnerLevel, PartnerLink, User
 from bot.delivery.outgoing import Outgoing, ScheduledKind
 from bot.i18n import LANGUAGES, label, render
@@ -47,8 +45,8 @@ def _two(arg: str) -> tuple[int, str] | None:
 
 async def menu(turn: Turn) -> tuple[str, Keyboard]:
     """The owner's partners, the owners this user follows, and what can be done."""
-    mine = await queries.partners_of(turn.session, turn.user.id)
-    followed = await queries.owners_of(turn.session, turn.user.id)
+    mine = await partners.partners_of(turn.session, turn.user.id)
+    followed = await partners.owners_of(turn.session, turn.user.id)
     room = await partners.room_left(turn.session, turn.user, turn.now)
     text = render(
         "partners/menu",
@@ -133,7 +131,7 @@ async def link_settings(turn: Turn, link: PartnerLink) -> tuple[str, Keyboard]:
     """One partner: what they see, the goal notices, change and end."""
     partner = await turn.session.get(User, link.partner_id)
     name = partner.first_name if partner else ""
-    goal = await goal_queries.active(turn.session, turn.user.id)
+    goal = await partners.active_goal(turn.session, turn.user.id)
     sharing = Sharing.of(link)
     text = render(
         "partners/link",
@@ -382,7 +380,7 @@ async def compose_digest(
     """Monday's digest: one owner in full, or every owner of a coach in one message."""
     monday = date.fromisoformat(row.payload["monday"])
     weeks: list[tuple[PartnerLink, partner_digest.OwnerWeek]] = []
-    for link, owner in await queries.owners_of(session, partner.id):
+    for link, owner in await partners.owners_of(session, partner.id):
         paused = owner.paused_until is not None and owner.paused_until >= monday
         if link.muted or not partners.reachable(owner) or owner.onboarded_at is None or paused:
             continue  # a paused owner has no review that week: nothing to share either
@@ -431,7 +429,7 @@ async def compose_goal(
     session: AsyncSession, row: OutboxMessage, partner: User, now: datetime
 ) -> Outgoing | None:
     """A goal notice the owner asked for, checked again when due."""
-    link = await queries.link(session, int(row.payload["link"]))
+    link = await partners.get_link(session, int(row.payload["link"]))
     if link is None or link.partner_id != partner.id:
         return None
     owner = await session.get(User, link.owner_id)
@@ -439,7 +437,7 @@ async def compose_goal(
         return None
     event, monday = row.payload["event"], date.fromisoformat(row.payload["monday"])
     if event == partners.REACHED and link.notify_reached:
-        goal = await goal_queries.active(session, owner.id)
+        goal = await partners.active_goal(session, owner.id)
         target = goal.weekly_contacts if goal else None
     elif event == partners.MISSED and link.notify_missed:
         target = await partner_digest.missed(session, owner, monday)
@@ -466,7 +464,7 @@ async def compose_reaction(
     session: AsyncSession, row: OutboxMessage, owner: User, now: datetime
 ) -> Outgoing | None:
     """A partner's one-tap reaction, to the owner."""
-    link = await queries.link(session, int(row.payload["link"]))
+    link = await partners.get_link(session, int(row.payload["link"]))
     if link is None or link.owner_id != owner.id:
         return None
     partner = await session.get(User, link.partner_id)
@@ -513,8 +511,8 @@ def scheduled_kinds() -> dict[str, ScheduledKind]:
 
 async def privacy_note(turn: Turn) -> str:
     """The partner lines of /privacy ("" when this user has no partner and follows nobody)."""
-    mine = await queries.partners_of(turn.session, turn.user.id)
-    followed = await queries.owners_of(turn.session, turn.user.id)
+    mine = await partners.partners_of(turn.session, turn.user.id)
+    followed = await partners.owners_of(turn.session, turn.user.id)
     if not mine and not followed:
         return ""
     return "\n\n" + render(

@@ -12,11 +12,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import users
 from bot.db.models import Dialog, OutboxMessage, PlanBlock, User
 from bot.delivery.outgoing import Outgoing
 from bot.i18n import BABEL_LOCALES, label, render
-from bot.services import calendar_export, planning, schedule
+from bot.services import calendar_export, dialogs, planning, schedule
 from bot.services.checkins import Reason
 from bot.services.planning import BlockStatus, Outcome, PlanInputError, PlanStep
 from bot.services.preferences import parse_time, zone
@@ -262,7 +261,7 @@ async def on_typed_answer(
 async def _reask(turn: Turn, dialog: Dialog, code: str) -> tuple[str, Keyboard]:
     """Why the answer was refused, then the same question; a full plan ends the dialog."""
     if code == "too_many_blocks":
-        await users.clear_dialog(turn.session, turn.user)
+        await dialogs.close(turn.session, turn.user)
         return await overview(turn, notice=invalid(turn.lang, code))
     again, rows = question(turn.lang, dialog)
     return invalid(turn.lang, code) + "\n\n" + again, rows
@@ -320,7 +319,7 @@ async def _plan_button(
     if action == "cancel":
         if await planning.open_dialog(turn.session, turn.user) is None:
             return label("buttons/stale_question", lang), None, [], None
-        await users.clear_dialog(turn.session, turn.user)
+        await dialogs.close(turn.session, turn.user)
         return None, render("plan/cancelled", lang), [], None
     if action == "rm":
         removed = await planning.remove_block(turn.session, turn.user, int(arg), turn.now)

@@ -9,10 +9,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.db import users
 from bot.db.models import Dialog, DialogName
 from bot.i18n import BABEL_LOCALES, LANGUAGES, label, render
-from bot.services import accounts, onboarding, preferences, schedules
+from bot.services import accounts, dialogs, onboarding, preferences, schedules
 from bot.services.onboarding import PrefStep
 from handlers import callback_data as cb
 from handlers import coaching
@@ -32,11 +31,11 @@ async def cmd_start(update: Update, context: BotContext) -> None:
         if accounts.reactivate(turn.user, turn.now) and onboarding.is_onboarded(turn.user):
             await schedules.sync(turn.session, turn.user, turn.now)
         if onboarding.is_onboarded(turn.user):
-            await users.clear_dialog(turn.session, turn.user)
+            await dialogs.close(turn.session, turn.user)
             text, rows = render("start/welcome_back", turn.lang, user=turn.user), None
         else:
             step = await onboarding.begin_onboarding(turn.session, turn.user, turn.now)
-            dialog = await users.get_dialog(turn.session, turn.user)
+            dialog = await dialogs.current(turn.session, turn.user)
             assert dialog is not None
             welcome = render("start/welcome", turn.lang, name=turn.user.first_name)
             question, rows = question_for(turn, dialog, step)
@@ -180,7 +179,7 @@ async def on_preference_button(update: Update, context: BotContext) -> None:
     text: str | None = None
     rows: Keyboard | None = None
     async with user_turn(update, context) as turn:
-        dialog = await users.get_dialog(turn.session, turn.user)
+        dialog = await dialogs.current(turn.session, turn.user)
         if parsed is None or dialog is None or not _asks(dialog, parsed.action):
             toast = label("buttons/stale_question", turn.lang)
         elif parsed.arg == TYPED:
@@ -248,7 +247,7 @@ async def _after_answer(
     was_onboarding = dialog.name == DialogName.ONBOARDING
     following = await onboarding.answer(turn.session, turn.user, dialog, value, turn.now)
     if following is not None:
-        new_dialog = await users.get_dialog(turn.session, turn.user)
+        new_dialog = await dialogs.current(turn.session, turn.user)
         assert new_dialog is not None
         return question_for(turn, new_dialog, following)
     if onboarding.is_onboarded(turn.user):

@@ -8,7 +8,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.db import users
 from bot.db.models import DialogName
 from bot.i18n import pick_language, render
 from bot.services import checkins, dialogs, edits, onboarding
@@ -28,7 +27,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     rows: Keyboard | None = None
     after: planning.AfterReply | None = None
     async with user_turn(update, context) as turn:
-        dialog = await users.get_dialog(turn.session, turn.user)
+        dialog = await dialogs.current(turn.session, turn.user)
         open_checkin = await checkins.open_for_typing(turn.session, turn.user, turn.now)
 
         def guided(name: DialogName) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import users
+from bot.db import groups, users
 from bot.db.models import User
 from bot.i18n import pick_language
 from bot.services.preferences import DEFAULT_CURRENCY, ZONE_CHOICES
@@ -65,3 +65,13 @@ def reactivate(user: User, now: datetime) -> bool:
     user.blocked_at = None
     user.updated_at = now
     return True
+
+
+async def find(session: AsyncSession, telegram_id: int, *, lock: bool = False) -> User | None:
+    """The account of a Telegram user, without creating one (`lock`: one update at a time)."""
+    return await users.get_by_telegram_id(session, telegram_id, lock=lock)
+
+
+async def claim_group_notice(session: AsyncSession, chat_id: int, today: date) -> bool:
+    """Whether a group may get its "I coach in private" line today (at most once a day)."""
+    return await groups.claim_notice(session, chat_id, today)

@@ -490,3 +490,8 @@ async def resume(session: AsyncSession, user: User, now: datetime) -> datetime |
     user.paused_until = None
     user.updated_at = now
     return (await schedules.sync(session, user, now)).next_checkin
+
+
+async def of_day(session: AsyncSession, user_id: int, day: date) -> CheckIn | None:
+    """The owner's check-in of a local day, if one was asked."""
+    return await queries.get(session, user_id, day)

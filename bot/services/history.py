@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import checkins as checkin_queries
 from bot.db import history as queries
+from bot.db import outbox
 from bot.db import planning as planning_queries
 from bot.db.models import Diagnosis, User
 from bot.services import coaching
@@ -37,6 +38,8 @@ from bot.services.coaching import (
 )
 from bot.services.preferences import zone
 from bot.services.schedule import local_date
+
+NUDGE_KIND = "coach_nudge"
 
 HISTORY_DAYS = 182
 KINDS = ("contacts", "meetings", "proposals", "deals")
@@ -181,3 +184,35 @@ async def store(
     session.add(row)
     await session.flush()
     return row
+
+
+async def verdicts_since(
+    session: AsyncSession, user_id: int, source: str, since: date
+) -> list[Diagnosis]:
+    """The verdicts of one source from a day on, oldest first (the history in /stats)."""
+    return await queries.diagnoses_since(session, user_id, source, since)
+
+
+async def set_usual_pace(
+    session: AsyncSession, user_id: int, weekly_contacts: int, now: datetime
+) -> None:
+    """The usual week of prospecting the owner gave: the baseline until check-ins make one."""
+    await queries.set_usual_pace(session, user_id, weekly_contacts, now)
+
+
+async def plan_nudge(
+    session: AsyncSession, user: User, refreshed: Refreshed, now: datetime
+) -> None:
+    """A verdict that is news becomes one coaching nudge, at most one a week."""
+    await outbox.schedule(
+        session,
+        user_id=user.id,
+        kind=NUDGE_KIND,
+        dedupe_key=f"{NUDGE_KIND}:{user.id}:{coaching.iso_week(refreshed.today)}",
+        due_at=now,
+        now=now,
+        payload={
+            "verdict": refreshed.assessment.verdict.value,
+            "date": refreshed.today.isoformat(),
+        },
+    )

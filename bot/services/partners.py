@@ -31,9 +31,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import goals as goal_queries
 from bot.db import outbox
 from bot.db import partners as queries
-from bot.db.models import PartnerInvite, PartnerLevel, PartnerLink, PartnerShare, User
+from bot.db.models import Goal, PartnerInvite, PartnerLevel, PartnerLink, PartnerShare, User
 from bot.services.data_format import OwnerData, PartnerRecord, ShareRecord
 
 MAX_PARTNERS = 3
@@ -452,3 +453,22 @@ async def with_records(session: AsyncSession, user: User, data: OwnerData) -> Ow
         for share, owner_name, partner_name in await queries.shares_about(session, user.id)
     ]  # fmt: skip
     return replace(data, partners=records, shared=shared)
+
+
+async def partners_of(session: AsyncSession, owner_id: int) -> list[tuple[PartnerLink, User]]:
+    """An owner's partners with their accounts, oldest first."""
+    return await queries.partners_of(session, owner_id)
+
+
+async def owners_of(session: AsyncSession, partner_id: int) -> list[tuple[PartnerLink, User]]:
+    """The owners a partner follows with their accounts, oldest first."""
+    return await queries.owners_of(session, partner_id)
+
+
+async def get_link(session: AsyncSession, link_id: int) -> PartnerLink | None:
+    return await queries.link(session, link_id)
+
+
+async def active_goal(session: AsyncSession, owner_id: int) -> Goal | None:
+    """The owner's current goal, for the goal notices."""
+    return await goal_queries.active(session, owner_id)
