@@ -132,7 +132,8 @@ async def test_media_gets_a_helpful_line_and_nothing_is_stored(
     for kind in MEDIA:
         await user.send_media(kind)
         line = await user.next_message(timeout=10)
-        assert "/help" in line["text"] and ("/import" in line["text"]), kind
+        help_, import_ = ("/help", "/import") if language == "en" else ("/aide", "/importer")
+        assert help_ in line["text"] and import_ in line["text"], kind
     await user.send_document("proposal.pdf", b"%PDF-1.4 nothing", "application/pdf")
     line = await user.next_message(timeout=10)
     assert ("files" if language == "en" else "fichiers") in line["text"]

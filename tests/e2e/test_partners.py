@@ -147,7 +147,7 @@ async def test_each_level_shows_what_it_must_and_nothing_more(
         assert ("🧭" in text) == (level in ("type", "pipeline")), text
         assert "calls" not in text and "check-in answers" not in text
     assert "Nouveaux contacts\u00a0: 7" in digests["type"]  # in the partner's language
-    assert "Open quotes: 1, $4,500.00" in digests["pipeline"]
+    assert "Open quotes: 1, $4,500" in digests["pipeline"]
     assert "Nina" not in digests["type"] and "Paula" not in digests["numbers"]  # no other partner
 
     # The owner turns client names on for Paula: she sees them from the next digest on.
