@@ -34,6 +34,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import checkins as queries
+from bot.db import history as history_queries
 from bot.db import outbox
 from bot.db import planning as plan_queries
 from bot.db.models import ActivityEntry, BlockSession, CheckIn, OutboxMessage, User
@@ -50,6 +51,7 @@ LATER_DELAY = timedelta(hours=1)
 LATER_KEY = "checkin_later:"
 OPEN_FOR = timedelta(hours=36)  # typed numbers still answer a check-in asked yesterday
 AVERAGE_WINDOW_DAYS = 14
+OWN_BASELINE_DAYS = 5  # answered check-ins before the owner's own average replaces their word
 MAX_REASON_LENGTH = 500
 
 
@@ -287,9 +289,9 @@ async def _next_step(session: AsyncSession, user: User, checkin: CheckIn, now: d
     if current == Step.BLOCK:
         if checkin.reason is not None:
             return Step.DONE  # the reason was already given (on the block's own question)
-        averages = await _averages(session, user.id, checkin.local_date)
+        average = await _baseline_contacts(session, user, checkin.local_date)
         logged = (await recorded(session, user, checkin.local_date)).get("contacts", 0)
-        low = prospecting_was_low(checkin, averages[0], logged)
+        low = prospecting_was_low(checkin, average, logged)
         return Step.REASON if low else Step.DONE
     if current == Step.REASON and checkin.reason == Reason.OTHER:
         return Step.REASON_TEXT
@@ -349,6 +351,20 @@ async def _close_block_question(
             occurrence.status, occurrence.answered_at = status, now
         key = f"plan_end:{user.id}:{occurrence.local_date.isoformat()}:"
         await outbox.cancel(session, user_id=user.id, key_prefix=key)
+
+
+async def _baseline_contacts(session: AsyncSession, user: User, day: date) -> float | None:
+    """New contacts a day the owner's "why?" is measured against: their recent average once
+    OWN_BASELINE_DAYS check-ins make one; before that, the usual week they gave at onboarding
+    (per check-in day), so a slow first week is noticed, not taken as the norm."""
+    first, last = day - timedelta(days=AVERAGE_WINDOW_DAYS), day - timedelta(days=1)
+    answered = [c for c in await queries.between(session, user.id, first, last) if c.completed_at]
+    if len(answered) < OWN_BASELINE_DAYS:
+        pace = await history_queries.usual_pace(session, user.id)
+        days = bin(user.checkin_days & schedule.ALL_DAYS_MASK).count("1")
+        if pace is not None and days:
+            return pace.weekly_contacts / days
+    return (await _averages(session, user.id, day))[0]
 
 
 def prospecting_was_low(
