@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import MovableClock
@@ -21,6 +22,12 @@ from tests.databases import (
     postgres_reachable,
     sqlite_url,
 )
+
+# In CI a failing example is reported as found: shrinking a minute-long end-to-end example can
+# outlast the run. Locally, examples are shrunk as usual.
+settings.register_profile("ci", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
