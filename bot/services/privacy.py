@@ -316,8 +316,8 @@ async def _reschedule(
     if merged.settings_changed or merged.summary.blocks or merged.added_open_quote:
         series = (schedules.Series.CHECKIN, schedules.Series.BLOCKS, schedules.Series.REVIEW)
         await schedules.sync(session, user, now, series)
-    if not (merged.settings_changed or merged.added_open_quote):
-        return []
+    if not (merged.settings_changed or merged.added_open_quote) or user.blocked_at is not None:
+        return []  # an owner who blocked the bot gets their reminders back when they return
     return await quote_queries.open_since(
         session, user.id, quotes.lost_cutoff(quotes.local_today(user, now))
     )

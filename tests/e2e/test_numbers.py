@@ -205,7 +205,8 @@ async def test_pause_in_words_and_a_bare_pause_asks_how_long(
     english = sandbox.user(1209, first_name="Gil", language_code="en")
     await onboard(english, sandbox, engine)
     weeks = await say(english, sandbox, "/pause 2 weeks")
-    assert "They resume on Tuesday December 15, 2026" in weeks["text"]
+    # An English owner in Paris reads dates the British way (US owners get US dates).
+    assert "They resume on Tuesday 15 December 2026" in weeks["text"]
     async with engine.connect() as conn:
         until = (
             await conn.execute(select(User.paused_until).where(User.telegram_id == 1209))

@@ -163,7 +163,8 @@ async def _check_invariant(session: AsyncSession, user: User, now: datetime) -> 
         )
         assert found is not None and pending[0].due_at >= found[1]
     # What the sweep would do: nothing.
-    assert (await schedules.sync(session, user, now)).changes == 0
+    result = await schedules.sync(session, user, now)
+    assert result.changes == 0, result
 
 
 async def _import_profile(
