@@ -53,7 +53,7 @@ from bot.clock import MovableClock
 from bot.config import Secret, Settings
 from bot.db.models import CheckIn, OutboxMessage
 from bot.sandbox import BotApiSandbox
-from bot.services import reports
+from bot.services import reports, schedules
 from bot.services.coaching import DayActivity
 
 NAME = "weekly"
@@ -97,7 +97,7 @@ async def seed_reviews(
                 session.add(
                     OutboxMessage(
                         user_id=user_id, kind=kind,
-                        dedupe_key=reports.review_key(kind, user_id, monday),
+                        dedupe_key=schedules.review_key(kind, user_id, monday),
                         due_at=due - timedelta(seconds=before),
                         payload={"monday": monday.isoformat()}, status="pending", attempts=0,
                         created_at=now - timedelta(days=7),
