@@ -390,7 +390,7 @@ async def compose_digest(
         return None
     row.payload = {
         "monday": monday.isoformat(),
-        "shared": [[link.id, link.owner_id, link.level, link.show_clients] for link, _ in weeks],
+        "shares": [[link.id, link.owner_id, link.level, link.show_clients] for link, _ in weeks],
     }
     lang = partner.language
     if len(weeks) == 1:
@@ -415,7 +415,7 @@ async def after_digest(
 ) -> None:
     """Keep a record of what each owner shared (their export shows it), then only that."""
     monday = date.fromisoformat(row.payload["monday"])
-    for _link_id, owner_id, level, show_clients in row.payload.get("shared", []):
+    for _link_id, owner_id, level, show_clients in row.payload.get("shares", []):
         sharing = Sharing(
             PartnerLevel(level), bool(show_clients) and level == PartnerLevel.PIPELINE
         )

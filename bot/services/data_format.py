@@ -450,7 +450,7 @@ def export_document(data: OwnerData, now: datetime) -> dict[str, Any]:
             }
             for p in data.partners
         ],
-        "shared": [
+        "shares": [
             {
                 "direction": x.direction, "name": x.name, "kind": x.kind, "week": _day(x.week),
                 "level": x.level, "show_clients": x.show_clients, "shared_at": _moment(x.shared_at),

@@ -356,7 +356,7 @@ async def test_forget_on_either_side_removes_the_links(
     # /export names the partnership and what was shared, from either side.
     document, _ = await export_files(leaving, sandbox)
     [record] = document["partners"]
-    [shared] = document["shared"]
+    [shared] = document["shares"]
     if side == "owner":
         assert (record["role"], record["name"], record["level"]) == (
             "partner",

@@ -255,6 +255,6 @@ async def test_a_muted_or_paused_owner_is_left_out_of_the_digest(
         assert outgoing is not None
         assert "Chloé" in outgoing.text and "Anna" not in outgoing.text
         assert "Bruno" not in outgoing.text
-        assert [link for link, *_ in row.payload["shared"]] == [links[2].id]
+        assert [link for link, *_ in row.payload["shares"]] == [links[2].id]
         await partners.toggle_mute(session, coach, links[2].id, NOW)
         assert await partner_handlers.compose_digest(session, row, coach, NOW) is None
