@@ -3,6 +3,7 @@ send, no message carrying one owner's data ever reaches another chat (issue 13).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -14,8 +15,10 @@ from bot.db.models import User
 from bot.sandbox import ANONYMOUS_ADMIN, BotApiSandbox, SandboxGroup, SandboxUser
 from tests.e2e.conftest import Bot
 
-# What only owner i ever types: a client name and an amount.
-MARKERS = [("Acme", "1111"), ("Bolt", "2222"), ("Cora", "3333")]
+# What only owner i ever types: a client name and an amount, words no template of the bot uses
+# (its own examples name "Acme Ltd", so a real client's name must be told apart from them).
+MARKERS = [("Quillvane", "1111"), ("Brossard", "2222"), ("Corvina", "3333")]
+MESSAGES = Path(__file__).resolve().parents[2] / "messages"
 ACTIONS = [
     "quote", "log", "quotes", "text", "export_in_group", "group_command", "anonymous",
     "group_photo", "edit_private", "edit_in_group",
@@ -69,6 +72,13 @@ class World:
         elif action == "edit_in_group" and self.in_group:
             chat, message = self.in_group[-1]
             await chat.edit(message, "/quotes")
+
+
+def test_the_markers_are_no_words_of_the_bot() -> None:
+    texts = " ".join(p.read_text(encoding="utf-8") for p in MESSAGES.rglob("*.j2"))
+    assert texts, MESSAGES
+    for client, amount in MARKERS:
+        assert client not in texts and amount not in texts
 
 
 @settings(
