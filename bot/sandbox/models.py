@@ -38,6 +38,9 @@ class ApiError(Exception):
         self.status = status
         self.description = description
         self.parameters = parameters
+        # Set when the bot could not have known better (it acted on a button press that showed
+        # an older version of the message): counted apart from the bot's mistakes.
+        self.stale = False
 
     def envelope(self) -> dict[str, Any]:
         """The JSON body Telegram sends for this error."""
@@ -247,6 +250,7 @@ class CallbackQueryRecord:
     message_id: int
     data: str
     created: float
+    version: int = 0  # how many edits the message had when the press showed it to the bot
     answered: bool = False
     answer: dict[str, Any] | None = None
 

@@ -142,7 +142,8 @@ class _Faults:
 class BotApiSandbox:
     """A fake Telegram Bot API server for one bot, with simulated users and inspectable state.
 
-    Records: ``requests``, ``errors_served`` (Counter by status), ``sends`` (accepted sends with
+    Records: ``requests``, ``errors_served`` (Counter by status; a double tap's "not modified"
+    is counted in ``stale_edits_served`` instead), ``sends`` (accepted sends with
     their clock time), ``faults``, ``webhook_deliveries``, ``callback_queries``, ``commands``.
     Tunable attributes: ``callback_query_ttl`` (s), ``auto_create_chats`` (send to unknown chat
     ids instead of "chat not found"), ``webhook_retries``, ``webhook_backoff``,
@@ -208,6 +209,9 @@ class BotApiSandbox:
         }
         # Public records for tests.
         self.errors_served: Counter[int] = Counter()
+        # "Message is not modified" answers to edits made from a press that showed an older
+        # version of the message: the real API's race between two taps, not a wrong call.
+        self.stale_edits_served = 0
         self.requests: list[RequestRecord] = []
         self.sends: list[SendRecord] = []
         self.faults: list[FaultRecord] = []
@@ -699,6 +703,7 @@ class BotApiSandbox:
             message_id=message.message_id,
             data=data,
             created=self.clock(),
+            version=len(message.history),
         )
         self.callback_queries[query_id] = record
         return record
@@ -882,7 +887,9 @@ class BotApiSandbox:
         # A client that already hung up (e.g. a cancelled long poll) never sees the error.
         gone = request.transport is None or request.transport.is_closing()
         description = error.description + (" (client gone)" if gone else "")
-        self._record(method, params, error.status, description, served=not gone)
+        if error.stale and not gone:
+            self.stale_edits_served += 1
+        self._record(method, params, error.status, description, served=not (gone or error.stale))
         return web.json_response(error.envelope(), status=error.status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -1055,6 +1062,18 @@ class BotApiSandbox:
         if msg.sender != "bot":
             raise ApiError(400, "Bad Request: message can't be edited")
         return state, msg
+
+    def _not_modified(self, msg: StoredMessage) -> ApiError:
+        error = ApiError(400, NOT_MODIFIED)
+        # Two presses showed the bot the same version, and the first one's edit landed before
+        # the second one's: a double tap, which the real API answers the same way.
+        shown = Counter(
+            q.version
+            for q in self.callback_queries.values()
+            if (q.chat_id, q.message_id) == (msg.chat_id, msg.message_id)
+        )
+        error.stale = any(n >= 2 and v < len(msg.history) for v, n in shown.items())
+        return error
 
     def _apply_edit(self, state: ChatState, msg: StoredMessage, what: str) -> dict[str, Any]:
         msg.edit_date = int(time.time())
@@ -1249,7 +1268,7 @@ class BotApiSandbox:
         # Like Telegram: editing the text without reply_markup removes the inline keyboard.
         inline, _ = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         if (parsed.text, parsed.entities, inline) == (msg.text, msg.entities, msg.inline_markup):
-            raise ApiError(400, NOT_MODIFIED)
+            raise self._not_modified(msg)
         self._check_flood(state, params)  # Telegram counts edits like sends
         msg.snapshot()
         msg.text, msg.entities, msg.inline_markup = parsed.text, parsed.entities, inline
@@ -1264,7 +1283,7 @@ class BotApiSandbox:
         inline, _ = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         new = (caption.text or None, caption.entities, inline)
         if new == (msg.caption, msg.caption_entities, msg.inline_markup):
-            raise ApiError(400, NOT_MODIFIED)
+            raise self._not_modified(msg)
         self._check_flood(state, params)  # Telegram counts edits like sends
         msg.snapshot()
         msg.caption, msg.caption_entities, msg.inline_markup = new
@@ -1275,7 +1294,7 @@ class BotApiSandbox:
         state, msg = self._edit_target(params)
         inline, _ = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         if inline == msg.inline_markup:
-            raise ApiError(400, NOT_MODIFIED)
+            raise self._not_modified(msg)
         self._check_flood(state, params)  # Telegram counts edits like sends
         msg.snapshot()
         msg.inline_markup = inline

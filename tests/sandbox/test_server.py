@@ -729,6 +729,30 @@ async def test_edit_rules(sandbox: BotApiSandbox, client: httpx.AsyncClient) -> 
     assert sandbox.transcript(7)[0].deleted
 
 
+async def test_a_double_taps_not_modified_is_told_apart_from_a_needless_edit(
+    sandbox: BotApiSandbox, client: httpx.AsyncClient
+) -> None:
+    user = sandbox.user(8)
+    markup = keyboard({"text": "Go", "callback_data": "go"})
+    _, body = await call(client, sandbox, "sendMessage", chat_id=8, text="hi", reply_markup=markup)
+    mid = body["result"]["message_id"]
+    drop = {"chat_id": 8, "message_id": mid, "reply_markup": {"inline_keyboard": []}}
+    # One press, then the bot edits twice the same way: its own mistake.
+    await user.send_callback(mid, "go")
+    assert (await call(client, sandbox, "editMessageReplyMarkup", **drop))[0] == 200
+    assert (await call(client, sandbox, "editMessageReplyMarkup", **drop))[0] == 400
+    assert (sandbox.errors_served[400], sandbox.stale_edits_served) == (1, 0)
+    # Two presses on the same version (a double tap): the second edit finds it done.
+    await call(client, sandbox, "editMessageReplyMarkup", chat_id=8, message_id=mid,
+               reply_markup=markup)  # fmt: skip
+    await user.send_callback(mid, "go")
+    await user.send_callback(mid, "go")
+    assert (await call(client, sandbox, "editMessageReplyMarkup", **drop))[0] == 200
+    status, body = await call(client, sandbox, "editMessageReplyMarkup", **drop)
+    assert status == 400 and "not modified" in body["description"]
+    assert (sandbox.errors_served[400], sandbox.stale_edits_served) == (1, 1)
+
+
 async def test_answer_callback_query_rules(client: httpx.AsyncClient) -> None:
     clock = FakeClock()
     async with BotApiSandbox(clock=clock) as sandbox:
