@@ -29,6 +29,21 @@ settings.register_profile("ci", phases=[Phase.explicit, Phase.reuse, Phase.gener
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# The modules whose tests take a minute or more start first, then the other end-to-end tests.
+LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_replicas.py", "tests/e2e/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: each module keeps its own order
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

@@ -149,6 +149,15 @@ class SandboxGroup:
         """What the bot posted in this group."""
         return [m.to_dict() for m in self.state.bot_sent if not m.deleted]
 
+    async def wait_for_messages(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
+        """What the bot posted here, once it has posted at least ``count`` messages."""
+        return await self._sandbox._wait_until(
+            lambda: self.messages if len(self.messages) >= count else None,
+            timeout,
+            lambda: f"{len(self.messages)} of {count} bot messages in group {self.id} "
+            f"after {timeout} s",
+        )
+
 
 class SandboxChannel:
     """A channel with the bot as an admin: posts come as channel_post, signed by the channel."""

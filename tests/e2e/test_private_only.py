@@ -80,8 +80,8 @@ async def test_being_added_to_a_group_says_so_once(
     admin = sandbox.user(5201, first_name="Ana", language_code="en")
     group = sandbox.group(-5201, "Sales", kind="group")
     group.add_bot(by=admin)
-    await sandbox.wait_idle(timeout=5, settle=0.5)
-    assert len(group.messages) == 1 and private_line(group.messages[0])
+    told = await group.wait_for_messages(1, timeout=15)
+    assert private_line(told[0])
     await group.send_text(admin, "hello everyone")
     await group.send_text(admin, "/checkin")  # already told today
     await sandbox.wait_idle(timeout=5, settle=0.5)
