@@ -33,11 +33,23 @@ class Remedy:
     overdue: int = 0  # intentional: open quotes past their expiry date
 
 
+CLIENTS_IN_WEEK = 15  # client names in one owner's weekly message (it stays readable)
+CLIENTS_IN_LINE = 3  # client names on an owner's line of a coach's digest
+
+
 @dataclass(frozen=True)
 class Pipeline:
     count: int
     totals: tuple[tuple[str, Decimal], ...]  # per currency
     clients: tuple[tuple[str, Decimal, str], ...] | None  # only when the owner turned it on
+
+    @property
+    def clients_in_week(self) -> tuple[tuple[str, Decimal, str], ...]:
+        return (self.clients or ())[:CLIENTS_IN_WEEK]
+
+    @property
+    def clients_in_line(self) -> tuple[tuple[str, Decimal, str], ...]:
+        return (self.clients or ())[:CLIENTS_IN_LINE]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ REVIEW_KINDS = schedules.REVIEW_KINDS
 WEEKS_BEFORE = 4
 CHART_DAYS = 28
 QUIET_AFTER_DAYS = 35
+EXPIRING_LISTED = 5  # quotes named in a review; the rest are counted, with a pointer to /quotes
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class GoalProgress:
     def reached(self) -> bool:
         return self.contacts >= self.target
 
+    @property
+    def remaining(self) -> int:
+        return max(self.target - self.contacts, 0)
+
 
 @dataclass(frozen=True)
 class Review:
@@ -65,6 +70,14 @@ class Review:
     goal: GoalProgress | None
     expiring: tuple[QuoteRecord, ...]
     chart: tuple[DayActivity, ...]
+
+    @property
+    def expiring_listed(self) -> tuple[QuoteRecord, ...]:
+        return self.expiring[:EXPIRING_LISTED]
+
+    @property
+    def expiring_unlisted(self) -> int:
+        return max(len(self.expiring) - EXPIRING_LISTED, 0)
 
     @property
     def is_empty(self) -> bool:

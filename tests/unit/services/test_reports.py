@@ -74,6 +74,27 @@ def test_quotes_expiring_in_the_week_ahead() -> None:
     assert [q.client for q in review.expiring] == ["A", "B"]
 
 
+def test_a_review_names_five_expiring_quotes_and_counts_the_rest() -> None:
+    quotes = tuple(
+        QuoteRecord(date(2026, 11, 1), MONDAY + timedelta(days=i % 7), client=f"C{i:02}")
+        for i in range(8)
+    )
+    review = reports.for_monday(History(quotes=quotes), MONDAY)
+    assert len(review.expiring) == 8 and review.expiring_unlisted == 3
+    assert review.expiring_listed == review.expiring[: reports.EXPIRING_LISTED]
+    few = reports.for_monday(History(quotes=quotes[:2]), MONDAY)
+    assert few.expiring_unlisted == 0 and len(few.expiring_listed) == 2
+
+
+def test_goal_remaining_never_goes_below_zero() -> None:
+    goal = GoalRecord(weekly_contacts=5, reward="cake", started_on=date(2026, 11, 1))
+    so_far = History(days=(day(MONDAY, 3),), goal=goal)
+    progress = reports.on_demand(so_far, MONDAY).goal
+    assert progress is not None and progress.remaining == 2
+    beyond = reports.on_demand(History(days=(day(MONDAY, 9),), goal=goal), MONDAY).goal
+    assert beyond is not None and beyond.remaining == 0 and beyond.reached
+
+
 def test_chart_covers_28_days_with_gaps_as_zero() -> None:
     history = History(days=(day(MONDAY - timedelta(days=3), 4),))
     review = reports.on_demand(history, MONDAY)
