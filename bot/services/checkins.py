@@ -40,7 +40,7 @@ from bot.db import planning as plan_queries
 from bot.db.models import ActivityEntry, BlockSession, CheckIn, OutboxMessage, User
 from bot.services import quiet_day, schedule, schedules, streaks
 from bot.services.activity_input import MAX_PER_ENTRY, ActivityKind
-from bot.services.preferences import zone
+from bot.services.preferences import local_today, zone
 from bot.services.quote_input import QuoteInputError, parse_validity
 
 CHECKIN_KIND = schedules.CHECKIN_KIND
@@ -106,10 +106,6 @@ class DaySummary:
     average_meetings: float | None
     average_proposals: float | None
     streak: streaks.Streak
-
-
-def local_today(user: User, now: datetime) -> date:
-    return schedule.local_date(now, zone(user.timezone))
 
 
 def next_checkin_day(user: User, after: date) -> date | None:

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import goals as queries
 from bot.db import users
 from bot.db.models import Dialog, DialogName, Goal, User
-from bot.services import partners, schedule
+from bot.services import partners
 from bot.services.dialogs import GUIDED_TTL
-from bot.services.preferences import zone
+from bot.services.preferences import local_today
 
 TARGET_CHOICES = (5, 10, 15, 20)
 MAX_TARGET = 1000
@@ -149,10 +149,6 @@ def _split(text: str) -> tuple[int, str]:
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
-
-
-def local_today(user: User, now: datetime) -> date:
-    return schedule.local_date(now, zone(user.timezone))
 
 
 async def current(session: AsyncSession, user: User) -> Goal | None:

@@ -37,7 +37,7 @@ from bot.db.models import BlockSession, Dialog, DialogName, OutboxMessage, PlanB
 from bot.services import schedule, schedules
 from bot.services.checkins import Reason
 from bot.services.dialogs import GUIDED_TTL
-from bot.services.preferences import parse_days, parse_time, zone
+from bot.services.preferences import local_today, parse_days, parse_time, zone
 
 BLOCK_START_KIND = schedules.BLOCK_START_KIND
 BLOCK_END_KIND = "plan_block_end"
@@ -249,10 +249,6 @@ def _overlaps(block: PlanBlock, spec: BlockSpec) -> bool:
 
 def plan_end_key(user_id: int, day: date, start: time) -> str:
     return f"plan_end:{user_id}:{day.isoformat()}:{start.strftime('%H%M')}"
-
-
-def local_today(user: User, now: datetime) -> date:
-    return schedule.local_date(now, zone(user.timezone))
 
 
 # ----------------------------------------------------------------------------- the plan

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import get_timezone_location
 from babel.numbers import get_currency_name
 
-from bot.db.models import MONDAY_TO_FRIDAY
+from bot.db.models import MONDAY_TO_FRIDAY, User
+from bot.services.schedule import local_date
 
 TIME_CHOICES = (time(8, 0), time(9, 0), time(12, 0), time(17, 30))
 ZONE_CHOICES = {
@@ -149,6 +150,11 @@ def zone(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return UTC
+
+
+def local_today(user: User, now: datetime) -> date:
+    """The owner's calendar date at the aware instant `now`, in their own time zone."""
+    return local_date(now, zone(user.timezone))
 
 
 def parse_days(text: str) -> int | None:

@@ -69,7 +69,7 @@ from bot.services import data_format as fmt
 from bot.services import history, partners, planning, quotes, schedules
 from bot.services.checkins import Step
 from bot.services.data_format import ImportRefused, OwnerData, Payload
-from bot.services.preferences import zone
+from bot.services.preferences import local_today, zone
 
 PENDING_TTL = timedelta(hours=24)
 FORGET_TTL = timedelta(minutes=30)
@@ -127,10 +127,6 @@ class PendingImport:
     file_id: str | None = None
     digest: str | None = None
     mime_type: str | None = None
-
-
-def local_today(user: User, now: datetime) -> date:
-    return now.astimezone(zone(user.timezone)).date()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ from bot.db.models import ActivityEntry, Dialog, DialogName, OutboxMessage, Quot
 from bot.services import schedule
 from bot.services.activity_input import ActivityKind
 from bot.services.dialogs import GUIDED_TTL
-from bot.services.preferences import zone
+from bot.services.preferences import local_today, zone
 from bot.services.quote_input import (
     MAX_VALIDITY_DAYS,
     QuoteDraft,
@@ -147,10 +147,6 @@ class Page:
 
 # ---------------------------------------------------------------------------------------------
 # Time
-
-
-def local_today(user: User, now: datetime) -> date:
-    return schedule.local_date(now, zone(user.timezone))
 
 
 def is_expired(quote: Quote, today: date) -> bool:
