@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, cast
 
+from bot.services.text_folding import fold
+
 
 class ActivityKind(StrEnum):
     """The vocabulary, defined once (README and /help say the same):
@@ -155,8 +157,7 @@ class _Token:
 
 def _plain(word: str) -> str:
     """Lower case without accents, so "Réunions" and "reunions" match."""
-    decomposed = unicodedata.normalize("NFKD", word.replace("\u2019", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return fold(word)
 
 
 def _clean(text: str) -> str:

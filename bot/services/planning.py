@@ -24,7 +24,6 @@ Rules:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -38,6 +37,7 @@ from bot.services import schedule, schedules
 from bot.services.checkins import Reason
 from bot.services.dialogs import GUIDED_TTL
 from bot.services.preferences import local_today, parse_days, parse_time, zone
+from bot.services.text_folding import fold
 
 BLOCK_START_KIND = schedules.BLOCK_START_KIND
 BLOCK_END_KIND = "plan_block_end"
@@ -123,9 +123,7 @@ _FILLERS = {"every", "each", "on", "the", "chaque", "le", "les", "tous", "toutes
 
 def _plain(text: str) -> str:
     """Lower case, no accents, one space between words, plain dashes."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    value = "".join(c for c in decomposed if not unicodedata.combining(c))
-    value = value.replace("–", "-").replace("—", "-").replace("’", "'")
+    value = fold(text.strip()).replace("–", "-").replace("—", "-")
     return re.sub(r"\s+", " ", value).strip(" .!")
 
 

@@ -6,7 +6,6 @@ Parsers take what people type in French or English and return a value or None; t
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -16,6 +15,7 @@ from babel.numbers import get_currency_name
 
 from bot.db.models import MONDAY_TO_FRIDAY, User
 from bot.services.schedule import local_date
+from bot.services.text_folding import fold
 
 TIME_CHOICES = (time(8, 0), time(9, 0), time(12, 0), time(17, 30))
 ZONE_CHOICES = {
@@ -71,8 +71,7 @@ _CLOCK = re.compile(r"^(\d{1,2})\s*(?:[:h.]\s*(\d{2})?)?\s*(am|pm)?$")
 
 def _plain(text: str) -> str:
     """Lower case without accents, so "Février" and "fevrier" match."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(text.strip())
 
 
 def parse_time(text: str) -> time | None:

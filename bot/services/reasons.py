@@ -27,7 +27,8 @@ Why these words (the article's definitions):
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from bot.services.text_folding import fold
 
 LEXICON: dict[str, tuple[str, ...]] = {
     "pipeline_full": (
@@ -237,9 +238,7 @@ MAX_SHOWN = 80  # characters of the owner's words shown back as evidence
 
 def normalise(text: str) -> str:
     """Lower case, no accents, words separated by single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = plain.replace("œ", "oe").replace("æ", "ae")
+    plain = fold(text).replace("œ", "oe").replace("æ", "ae")
     return " ".join(re.split(r"[^a-z0-9]+", plain)).strip()
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.services.text_folding import fold
+
 YES, NO, NO_PLAN = "yes", "no", "no_plan"
 BUSY, PIPELINE_FULL, NO_TIME, NO_NEED, OTHER = (
     "busy",
@@ -72,9 +74,7 @@ _EDGES = re.compile(r"^[^\w']+|[^\w']+$")
 
 def plain(text: str) -> str:
     """Lower case, no accents, straight apostrophes, single spaces, no punctuation at the edges."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return _EDGES.sub("", _SPACES.sub(" ", stripped).strip())
+    return _EDGES.sub("", _SPACES.sub(" ", fold(text)).strip())
 
 
 def _has_letter(text: str) -> bool:
