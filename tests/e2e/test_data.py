@@ -451,12 +451,23 @@ async def test_no_button_of_one_owner_reaches_another_owners_rows(
     target = await say(beta, sandbox, "/help")  # B's own message that B's forged presses carry
     replayed: set[str] = set()
 
+    async def settled_rows() -> dict[str, list[tuple[Any, ...]]]:
+        """A's rows once A's last action is done: a handler still thinking makes no API call,
+        so quiet alone is not proof; two equal reads a moment apart are."""
+        rows = await rows_about(engine, 660)
+        while True:
+            await sandbox.wait_idle(timeout=10, settle=0.2)
+            again = await rows_about(engine, 660)
+            if again == rows:
+                return rows
+            rows = again
+
     async def replay_new() -> None:
         await sandbox.wait_idle(timeout=10)
         fresh = [d for d in callback_data_in(sandbox, alpha.chat_id) if d not in replayed]
         if not fresh:
             return
-        before = await rows_about(engine, 660)
+        before = await settled_rows()
         for data in fresh:
             query = await beta.send_callback(target, data)
             await beta.wait_for_answer(query, timeout=10)
