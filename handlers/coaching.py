@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +40,7 @@ from bot.services.coaching import (
 )
 from bot.services.forecast import Forecast, forecast
 from handlers import callback_data as cb
+from handlers import goals, planning, quotes
 from handlers.common import Keyboard, Turn, drop_keyboard, edit_or_reply, reply, user_turn
 
 logger = logging.getLogger(__name__)
@@ -54,10 +54,11 @@ MAX_SIGNALS_SHOWN = 3
 Entry = Callable[[Update, BotContext], Awaitable[None]]
 
 # verdict -> (module, entry point, whether it answers the button press itself)
-REMEDIES: dict[str, tuple[str, str, bool]] = {
-    Verdict.UNAWARE: ("handlers.planning", "cmd_plan", False),
-    Verdict.INTENTIONAL: ("handlers.quotes", "cmd_quotes", True),
-    Verdict.COMFORTABLE: ("handlers.goals", "cmd_goal", False),
+# Each type's remedy button opens that remedy's own command; True: it answers the press itself.
+REMEDIES: dict[str, tuple[Entry, bool]] = {
+    Verdict.UNAWARE: (planning.cmd_plan, False),
+    Verdict.INTENTIONAL: (quotes.cmd_quotes, True),
+    Verdict.COMFORTABLE: (goals.cmd_goal, False),
 }
 
 
@@ -450,17 +451,6 @@ async def _quiz_result(turn: Turn, answers: dict[str, str]) -> tuple[str, Keyboa
 # ---------------------------------------------------------------------------- remedy buttons
 
 
-def _entry_point(module_name: str, function_name: str) -> Entry | None:
-    """The other feature's command, imported only when a button asks for it."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        logger.warning("remedy %s.%s is not available", module_name, function_name)
-        return None
-    entry = getattr(module, function_name, None)
-    return cast(Entry, entry) if callable(entry) else None
-
-
 async def on_remedy(update: Update, context: BotContext) -> None:
     """A coaching button: starts the remedy's own flow (/plan, /quotes or /goal); the other
     coaching buttons (the separating question, the usual week, the quiz) are routed from here."""
@@ -481,14 +471,7 @@ async def on_remedy(update: Update, context: BotContext) -> None:
     if verdict not in REMEDIES:
         await query.answer()
         return
-    module_name, function_name, answers_itself = REMEDIES[verdict]
-    entry = _entry_point(module_name, function_name)
-    if entry is None:
-        await query.answer()
-        async with user_turn(update, context) as turn:
-            text = render("coaching/remedy_steps", turn.lang, verdict=verdict)
-        await reply(update, text)
-        return
+    entry, answers_itself = REMEDIES[verdict]
     if not answers_itself:
         await query.answer()
     await entry(update, context)

@@ -250,12 +250,12 @@ async def test_each_slowdown_gets_its_coaching_and_remedy(
     assert [(v, s, d) for v, s, d, _ in stored] == [(kind, "data", TODAY)]
     assert stored[0].evidence["pattern"] is True
 
-    # The remedy button is answered and starts the remedy's flow (or says how to start it).
+    # The remedy button is answered and starts the remedy's own flow.
     before = len(user.messages)
     query_id = await user.press(nudge, REMEDY_BUTTON[kind])
     await user.wait_for_answer(query_id, timeout=5)
     remedy = await user.next_message(timeout=5)
-    # /plan, /quotes and /goal answer with their own flow (or, without them, how to start it).
+    # /plan, /quotes and /goal answer with their own flow.
     assert {"unaware": "plan", "intentional": "quote", "comfortable": "goal"}[kind] in (
         remedy["text"].lower()
     )

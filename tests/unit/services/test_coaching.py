@@ -538,7 +538,6 @@ def message_samples(hostile: str) -> dict[str, dict[str, object]]:
         "coaching/evidence": evidence,
         "coaching/forecast": {"forecast": outlook},
         "coaching/nudge": {**evidence, "name": hostile, "forecast": outlook},
-        "coaching/remedy_steps": {"verdict": "unaware"},
         "coaching/type_name": {"verdict": "comfortable"},
         "diagnose/question": {"question": "promise", "number": 6, "total": 8, "resuming": True},
         "diagnose/result": {**evidence, "quiz": score_quiz({"goal": "none", "feeling": "fine"})},
